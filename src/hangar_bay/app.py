@@ -1,0 +1,111 @@
+"""The application factory.
+
+``create_app`` builds a FastAPI app for the given settings. The lifespan opens the
+database engine, the cache client and the shared ESI HTTP client, hands them to
+requests as typed state (:class:`hangar_bay.core.state.AppState`) and closes them on
+shutdown. Background work that belongs to the process (in-process ingestion on the
+embedded default) is started by hooks registered in ``background``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from hangar_bay import __version__
+from hangar_bay.core.cache import ResilientCache, create_cache
+from hangar_bay.core.database import Database
+from hangar_bay.core.errors import install_error_handlers
+from hangar_bay.core.logging import get_logger
+from hangar_bay.core.metrics import Metrics
+from hangar_bay.core.middleware import RequestContextMiddleware
+from hangar_bay.core.state import AppState
+from hangar_bay.ops.router import router as ops_router
+from hangar_bay.settings import Settings
+
+log = get_logger(__name__)
+
+# A background hook runs for the app's lifetime: given the state, it returns an async
+# context manager entered at start-up and exited at shutdown.
+BackgroundHook = Callable[[AppState], AbstractAsyncContextManager[object]]
+
+
+def build_esi_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=settings.esi_base_url,
+        timeout=httpx.Timeout(settings.esi_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(
+            max_connections=settings.esi_max_concurrency * 2,
+            max_keepalive_connections=settings.esi_max_concurrency,
+        ),
+        headers={
+            "User-Agent": settings.user_agent,
+            "X-Compatibility-Date": settings.esi_compatibility_date,
+            "Accept": "application/json",
+        },
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    cache: ResilientCache | None = None,
+    background: Sequence[BackgroundHook] = (),
+) -> FastAPI:
+    """Build the app. Tests pass their own ``database``/``cache``; the app then leaves
+    closing them to the test."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[AppState]:
+        async with AsyncExitStack() as stack:
+            db = database
+            if db is None:
+                db = Database.from_url(
+                    settings.database_url,
+                    echo=settings.database_echo,
+                    pool_size=settings.database_pool_size,
+                )
+                stack.push_async_callback(db.dispose)
+            cache_client = cache
+            if cache_client is None:
+                cache_client = create_cache(
+                    settings.cache_url, prefix=settings.cache_prefix, metrics=metrics
+                )
+                stack.push_async_callback(cache_client.close)
+            esi_http = build_esi_client(settings)
+            stack.push_async_callback(esi_http.aclose)
+            state = AppState(
+                settings=settings,
+                database=db,
+                cache=cache_client,
+                metrics=metrics,
+                esi_http=esi_http,
+            )
+            for hook in background:
+                await stack.enter_async_context(hook(state))
+            log.info(
+                "app_started",
+                version=__version__,
+                environment=settings.environment.value,
+                database=db.engine.dialect.name,
+                cache="redis" if settings.cache_url else "memory",
+            )
+            yield state
+            log.info("app_stopping")
+
+    app = FastAPI(
+        title="Hangar Bay",
+        version=__version__,
+        summary="Find ships for sale on EVE Online public contracts.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(ops_router)
+    return app

@@ -1,0 +1,1 @@
+"""Cross-cutting plumbing shared by every domain: logging, errors, cache, database, metrics."""

@@ -1,0 +1,323 @@
+"""The cache: one small typed interface, two backends.
+
+* :class:`MemoryCache` — in-process, the embedded default.
+* :class:`RedisCache` — Valkey/Redis through ``redis.asyncio``.
+
+:class:`ResilientCache` wraps either so a cache outage is not an app outage: reads
+return a miss, writes are dropped, and each failure is logged and counted. Locks are
+the exception: a lock that cannot be taken is reported as not acquired, never as
+granted, because callers use them for mutual exclusion.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from hangar_bay.core.logging import get_logger
+from hangar_bay.core.metrics import Metrics
+
+log = get_logger(__name__)
+
+
+class CacheError(Exception):
+    """The cache backend failed (connection, timeout, protocol)."""
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A held lock. ``token`` proves ownership; only its holder can release or extend it."""
+
+    name: str
+    token: str
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Atomically add ``amount``; ``ttl`` applies only when the key is created."""
+        ...
+
+    async def acquire_lock(self, name: str, ttl: float) -> Lock | None: ...
+
+    async def release_lock(self, lock: Lock) -> bool: ...
+
+    async def extend_lock(self, lock: Lock, ttl: float) -> bool: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class _Entry:
+    value: bytes
+    expires_at: float | None
+
+
+@dataclass
+class MemoryCache:
+    """Process-local cache. Single event loop, so each operation is atomic by construction."""
+
+    _data: dict[str, _Entry] = field(default_factory=dict)
+    clock: Clock = field(default_factory=lambda: time.monotonic)
+    max_entries: int = 100_000
+
+    def _live(self, key: str) -> _Entry | None:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at is not None and entry.expires_at <= self.clock():
+            del self._data[key]
+            return None
+        return entry
+
+    def _expiry(self, ttl: float | None) -> float | None:
+        return None if ttl is None else self.clock() + ttl
+
+    def _evict_if_full(self) -> None:
+        if len(self._data) < self.max_entries:
+            return
+        now = self.clock()
+        for key in [k for k, e in self._data.items() if e.expires_at and e.expires_at <= now]:
+            del self._data[key]
+        while len(self._data) >= self.max_entries:
+            # Dicts keep insertion order: drop the oldest entry.
+            del self._data[next(iter(self._data))]
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._live(key)
+        return None if entry is None else entry.value
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        self._evict_if_full()
+        self._data[key] = _Entry(value, self._expiry(ttl))
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        entry = self._live(key)
+        if entry is None:
+            value = amount
+            self._evict_if_full()
+            self._data[key] = _Entry(str(value).encode(), self._expiry(ttl))
+        else:
+            value = int(entry.value) + amount
+            entry.value = str(value).encode()
+        return value
+
+    async def acquire_lock(self, name: str, ttl: float) -> Lock | None:
+        if self._live(name) is not None:
+            return None
+        token = secrets.token_hex(16)
+        self._data[name] = _Entry(token.encode(), self._expiry(ttl))
+        return Lock(name, token)
+
+    async def release_lock(self, lock: Lock) -> bool:
+        entry = self._live(lock.name)
+        if entry is None or entry.value != lock.token.encode():
+            return False
+        del self._data[lock.name]
+        return True
+
+    async def extend_lock(self, lock: Lock, ttl: float) -> bool:
+        entry = self._live(lock.name)
+        if entry is None or entry.value != lock.token.encode():
+            return False
+        entry.expires_at = self._expiry(ttl)
+        return True
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+class Clock(Protocol):
+    def __call__(self) -> float: ...
+
+
+# Compare-and-delete / compare-and-extend: only the token holder may touch the lock,
+# so a holder whose lock expired cannot release the next holder's lock.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_EXTEND = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_INCR_WITH_TTL = """
+local value = redis.call('incrby', KEYS[1], ARGV[1])
+if value == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return value
+"""
+
+
+class RedisCache:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "hb:",
+        timeout: float = 1.0,
+        client: redis.Redis | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.client: redis.Redis = client or redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=15,
+            retry_on_timeout=False,
+        )
+        self._release = self.client.register_script(_RELEASE)
+        self._extend = self.client.register_script(_EXTEND)
+        self._incr = self.client.register_script(_INCR_WITH_TTL)
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    @asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (TimeoutError, RedisError, OSError) as exc:
+            raise CacheError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def get(self, key: str) -> bytes | None:
+        async with self._errors():
+            value = await self.client.get(self._k(key))
+        return cast(bytes | None, value)
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        async with self._errors():
+            px = None if ttl is None else max(1, int(ttl * 1000))
+            await self.client.set(self._k(key), value, px=px)
+
+    async def delete(self, key: str) -> None:
+        async with self._errors():
+            await self.client.delete(self._k(key))
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        px = 0 if ttl is None else max(1, int(ttl * 1000))
+        async with self._errors():
+            value = await self._incr(keys=[self._k(key)], args=[amount, px])
+        return int(value)
+
+    async def acquire_lock(self, name: str, ttl: float) -> Lock | None:
+        token = secrets.token_hex(16)
+        async with self._errors():
+            ok = await self.client.set(self._k(name), token, nx=True, px=max(1, int(ttl * 1000)))
+        return Lock(name, token) if ok else None
+
+    async def release_lock(self, lock: Lock) -> bool:
+        async with self._errors():
+            result = await self._release(keys=[self._k(lock.name)], args=[lock.token])
+        return bool(result)
+
+    async def extend_lock(self, lock: Lock, ttl: float) -> bool:
+        async with self._errors():
+            result = await self._extend(
+                keys=[self._k(lock.name)], args=[lock.token, max(1, int(ttl * 1000))]
+            )
+        return bool(result)
+
+    async def ping(self) -> None:
+        async with self._errors():
+            await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class ResilientCache:
+    """Degrades a failing backend to a miss instead of an error, and counts each failure."""
+
+    def __init__(self, backend: Cache, metrics: Metrics | None = None) -> None:
+        self.backend = backend
+        self.metrics = metrics
+
+    def _failed(self, operation: str, exc: CacheError) -> None:
+        log.warning("cache_unavailable", operation=operation, error=str(exc))
+        if self.metrics is not None:
+            self.metrics.cache_errors.labels(operation).inc()
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await self.backend.get(key)
+        except CacheError as exc:
+            self._failed("get", exc)
+            return None
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        try:
+            await self.backend.set(key, value, ttl)
+        except CacheError as exc:
+            self._failed("set", exc)
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.backend.delete(key)
+        except CacheError as exc:
+            self._failed("delete", exc)
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        # Counters are not optional data: callers must know the count is unknown.
+        try:
+            return await self.backend.incr(key, amount, ttl)
+        except CacheError as exc:
+            self._failed("incr", exc)
+            raise
+
+    async def acquire_lock(self, name: str, ttl: float) -> Lock | None:
+        try:
+            return await self.backend.acquire_lock(name, ttl)
+        except CacheError as exc:
+            self._failed("acquire_lock", exc)
+            return None
+
+    async def release_lock(self, lock: Lock) -> bool:
+        try:
+            return await self.backend.release_lock(lock)
+        except CacheError as exc:
+            self._failed("release_lock", exc)
+            return False
+
+    async def extend_lock(self, lock: Lock, ttl: float) -> bool:
+        try:
+            return await self.backend.extend_lock(lock, ttl)
+        except CacheError as exc:
+            self._failed("extend_lock", exc)
+            return False
+
+    async def ping(self) -> None:
+        await self.backend.ping()
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+def create_cache(
+    url: str, *, prefix: str, metrics: Metrics | None, timeout: float = 1.0
+) -> ResilientCache:
+    backend: Cache = RedisCache(url, prefix=prefix, timeout=timeout) if url else MemoryCache()
+    return ResilientCache(backend, metrics)

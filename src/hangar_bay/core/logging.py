@@ -1,0 +1,87 @@
+"""Structured logging for the whole process.
+
+Standard-library loggers (uvicorn, SQLAlchemy, httpx, our own modules) and structlog
+loggers all go through one structlog formatter, so every module's messages show up in
+one format: JSON lines in production, a readable console in development. Context
+variables (the request id) are merged into every line.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+from typing import Any
+
+import structlog
+from structlog.types import EventDict, Processor
+
+# Keys whose values must never reach a log line, wherever they appear.
+_SECRET_KEYS = re.compile(
+    r"(authorization|cookie|set-cookie|token|secret|password|api[_-]?key|client_secret)", re.I
+)
+REDACTED = "[redacted]"
+
+
+def _redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    for key in list(event_dict):
+        if _SECRET_KEYS.search(key):
+            event_dict[key] = REDACTED
+    return event_dict
+
+
+def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_secrets,
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter_processors: list[Processor] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+    ]
+    if json:
+        formatter_processors.append(structlog.processors.format_exc_info)
+    formatter_processors.append(renderer)
+
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "structlog": {
+                    "()": structlog.stdlib.ProcessorFormatter,
+                    "processors": formatter_processors,
+                    "foreign_pre_chain": shared,
+                }
+            },
+            "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structlog"}},
+            "root": {"handlers": ["default"], "level": level.upper()},
+            "loggers": {
+                # Our access log replaces uvicorn's, which would log every request twice.
+                "uvicorn.access": {"handlers": [], "propagate": False},
+                "uvicorn.error": {"level": level.upper()},
+                "httpx": {"level": "WARNING"},
+                "httpcore": {"level": "WARNING"},
+                "aiosqlite": {"level": "WARNING"},
+            },
+        }
+    )
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger

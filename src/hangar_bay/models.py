@@ -1,0 +1,262 @@
+"""Every table, in one module, so Alembic's autogenerate and ``alembic check`` see them all.
+
+Ids from ESI are 64-bit (``BigInteger``). Relationships are ``lazy="raise"``: a query
+that needs related rows must say so, which keeps N+1 queries out of the request path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow, onupdate=utcnow
+    )
+
+
+# --- accounts -------------------------------------------------------------------------
+
+
+class User(TimestampMixin, Base):
+    """An EVE character that logged in through EVE SSO."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    character_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    character_name: Mapped[str] = mapped_column(String(100))
+    # EVE changes the owner hash when a character is sold: a new hash is a new owner.
+    owner_hash: Mapped[str] = mapped_column(String(255))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- the static universe, resolved from ESI and kept ----------------------------------
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    region_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class SolarSystem(Base):
+    __tablename__ = "systems"
+
+    system_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    constellation_id: Mapped[int | None] = mapped_column(BigInteger)
+    region_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    security_status: Mapped[float] = mapped_column(Double)
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    station_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    system_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class ItemCategory(Base):
+    __tablename__ = "item_categories"
+
+    category_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ItemGroup(Base):
+    __tablename__ = "item_groups"
+
+    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    category_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ItemType(Base):
+    __tablename__ = "item_types"
+
+    type_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(300))
+    group_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # Denormalised from the group: "is this a ship?" is asked for every contract item.
+    category_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    volume: Mapped[float | None] = mapped_column(Double)
+    packaged_volume: Mapped[float | None] = mapped_column(Double)
+
+
+class EntityName(Base):
+    """Names of characters, corporations and other entities from ``POST /universe/names/``."""
+
+    __tablename__ = "entity_names"
+
+    entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+
+
+# --- contracts --------------------------------------------------------------------------
+
+
+class Contract(Base):
+    """A public contract as ESI lists it, plus what ingestion derives from it."""
+
+    __tablename__ = "contracts"
+
+    contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    region_id: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(20))
+    issuer_id: Mapped[int] = mapped_column(BigInteger)
+    issuer_corporation_id: Mapped[int] = mapped_column(BigInteger)
+    for_corporation: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_issued: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    date_expired: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    days_to_complete: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[float | None] = mapped_column(Double)
+    buyout: Mapped[float | None] = mapped_column(Double)
+    collateral: Mapped[float | None] = mapped_column(Double)
+    reward: Mapped[float | None] = mapped_column(Double)
+    volume: Mapped[float | None] = mapped_column(Double)
+    title: Mapped[str] = mapped_column(Text, default="")
+    start_location_id: Mapped[int | None] = mapped_column(BigInteger)
+    end_location_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    # Derived by ingestion.
+    start_system_id: Mapped[int | None] = mapped_column(BigInteger)
+    start_security: Mapped[float | None] = mapped_column(Double)
+    start_location_name: Mapped[str | None] = mapped_column(String(200))
+    start_is_structure: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending → fetched | gone (204) | forbidden (403/404) | none (courier/loan)
+    items_status: Mapped[str] = mapped_column(String(12), default="pending")
+    is_ship_contract: Mapped[bool] = mapped_column(Boolean, default=False)
+    ship_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Text search haystack: title, item names, location name (lower-cased).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when a complete sweep no longer lists the contract (accepted, deleted, expired).
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[ContractItem]] = relationship(
+        back_populates="contract", lazy="raise", cascade="all, delete-orphan"
+    )
+    bids: Mapped[list[ContractBid]] = relationship(
+        back_populates="contract", lazy="raise", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        Index("ix_contracts_region_ended", "region_id", "ended_at"),
+        Index("ix_contracts_ship_issued", "is_ship_contract", "date_issued"),
+        Index("ix_contracts_items_status", "items_status"),
+        Index("ix_contracts_price", "price"),
+        Index("ix_contracts_date_expired", "date_expired"),
+    )
+
+
+class ContractItem(Base):
+    __tablename__ = "contract_items"
+
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contracts.contract_id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type_id: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    is_included: Mapped[bool] = mapped_column(Boolean)
+    is_singleton: Mapped[bool] = mapped_column(Boolean, default=False)
+    item_id: Mapped[int | None] = mapped_column(BigInteger)
+    is_blueprint_copy: Mapped[bool | None] = mapped_column(Boolean)
+    material_efficiency: Mapped[int | None] = mapped_column(Integer)
+    time_efficiency: Mapped[int | None] = mapped_column(Integer)
+    runs: Mapped[int | None] = mapped_column(Integer)
+
+    contract: Mapped[Contract] = relationship(back_populates="items", lazy="raise")
+
+    __table_args__ = (Index("ix_contract_items_type_contract", "type_id", "contract_id"),)
+
+
+class ContractBid(Base):
+    __tablename__ = "contract_bids"
+
+    bid_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contracts.contract_id", ondelete="CASCADE"), index=True
+    )
+    date_bid: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    amount: Mapped[float] = mapped_column(Double)
+
+    contract: Mapped[Contract] = relationship(back_populates="bids", lazy="raise")
+
+
+# --- ingestion bookkeeping ----------------------------------------------------------------
+
+
+class EsiPage(Base):
+    """Conditional-request state of one ESI page, so a restart does not refetch it early."""
+
+    __tablename__ = "esi_pages"
+
+    url: Mapped[str] = mapped_column(String(400), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # What a 304 stands for: the ids the page held when it was last fetched in full.
+    payload: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RegionStatus(Base):
+    """Freshness of one region's data: the last sweep, its outcome and counts."""
+
+    __tablename__ = "region_status"
+
+    region_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_complete_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_outcome: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    contracts_live: Mapped[int] = mapped_column(Integer, default=0)
+    ship_contracts_live: Mapped[int] = mapped_column(Integer, default=0)
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    last_duration_seconds: Mapped[float | None] = mapped_column(Double)

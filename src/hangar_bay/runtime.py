@@ -1,0 +1,14 @@
+"""What runs beside the web app in one process (in-process ingestion on the embedded default)."""
+
+from __future__ import annotations
+
+from hangar_bay.app import BackgroundHook
+from hangar_bay.settings import Settings
+
+
+def background_hooks(settings: Settings, *, ingest: bool) -> list[BackgroundHook]:
+    hooks: list[BackgroundHook] = []
+    if ingest:
+        # Filled in by the ingestion package (issue: ingestion).
+        pass
+    return hooks

@@ -1,0 +1,179 @@
+"""Application settings: one pydantic-settings class, built on demand.
+
+Settings are never read at import time. The CLI and the app factory call
+:func:`get_settings` (or receive a ``Settings`` built by a test), so every test can
+construct exactly the configuration it needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from hangar_bay import __version__
+
+REAL_ESI_BASE_URL = "https://esi.evetech.net"
+REAL_SSO_BASE_URL = "https://login.eveonline.com"
+DEFAULT_SECRET_KEY = "change-me"  # noqa: S105 - the sentinel production refuses
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class SettingsError(Exception):
+    """Configuration that cannot work; the message is one line meant for an operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HANGAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+
+    database_url: str = "sqlite+aiosqlite:///./hangar-bay.db"
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # Empty means the in-process memory cache (the embedded default).
+    cache_url: str = ""
+    cache_prefix: str = "hb:"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    # None means: JSON lines in production, a readable console otherwise.
+    log_json: bool | None = None
+
+    ready_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+
+    esi_base_url: str = REAL_ESI_BASE_URL
+    esi_user_agent: str = ""
+    esi_compatibility_date: str = "2025-08-26"
+    esi_timeout_seconds: float = Field(default=20.0, gt=0)
+    esi_max_concurrency: int = Field(default=8, ge=1, le=64)
+    esi_max_requests_per_second: float = Field(default=40.0, gt=0)
+    esi_max_retries: int = Field(default=4, ge=0, le=20)
+    # Stop calling ESI while this many errors or fewer remain in the window.
+    esi_error_budget_floor: int = Field(default=20, ge=1, le=99)
+
+    # Empty means every region ESI lists.
+    regions: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    ingest_in_process: bool = True
+    ingest_retention_days: int = Field(default=90, ge=1)
+
+    sso_base_url: str = REAL_SSO_BASE_URL
+    sso_client_id: str = ""
+    sso_client_secret: SecretStr = SecretStr("")
+    sso_callback_url: str = "http://127.0.0.1:8000/auth/callback"
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(",", " ").split()]
+        return value
+
+    @field_validator("esi_compatibility_date")
+    @classmethod
+    def _check_compat_date(cls, value: str) -> str:
+        dt.date.fromisoformat(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"cannot parse database URL: {exc}") from None
+        if url.drivername not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+            raise ValueError(
+                f"unsupported database driver {url.drivername!r}; "
+                "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator("cache_url")
+    @classmethod
+    def _check_cache_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://", "memory://")):
+            raise ValueError(
+                "cache URL must be empty (in-process), memory://, redis:// or rediss://"
+            )
+        return "" if value == "memory://" else value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            key = self.secret_key.get_secret_value()
+            if key == DEFAULT_SECRET_KEY or len(key) < 32:
+                raise ValueError(
+                    "HANGAR_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+        return self
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def uses_real_esi(self) -> bool:
+        return self.esi_base_url.rstrip("/") == REAL_ESI_BASE_URL
+
+    @cached_property
+    def json_logs(self) -> bool:
+        if self.log_json is not None:
+            return self.log_json
+        return self.environment is Environment.PRODUCTION
+
+    @cached_property
+    def user_agent(self) -> str:
+        contact = self.esi_user_agent or "no contact configured"
+        return f"HangarBay/{__version__} ({contact})"
+
+    def check_for_real_esi(self) -> None:
+        """ESI asks every client to name an operator contact; refuse to talk without one."""
+        if self.uses_real_esi and not self.esi_user_agent.strip():
+            raise SettingsError(
+                "HANGAR_ESI_USER_AGENT must name an operator contact (e-mail or character) "
+                "before talking to the real ESI"
+            )
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and ``.env``), turning errors into one line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+def _describe(err: Any) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:
+        return message
+    return f"HANGAR_{str(err['loc'][0]).upper()}: {message}"
+
+
+def generate_secret_key() -> str:
+    return secrets.token_urlsafe(48)
