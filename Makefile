@@ -1,0 +1,39 @@
+# The two commands a newcomer needs:
+#   make serve   install (first time) and run the app on http://127.0.0.1:8000
+#   make test    install (first time) and run the whole test suite
+# Needs only python3 (3.11+) and make. PDM is installed into .tools/, the project into .venv/.
+
+PYTHON ?= python3
+TOOLS := .tools
+PDM := $(TOOLS)/bin/pdm
+VENV := .venv
+export PDM_CHECK_UPDATE := false
+
+.PHONY: serve test lint install demo clean
+
+$(PDM):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "pdm==2.29.4" "hishel[httpx2]>=1.4,<2"
+
+$(VENV)/.synced: pyproject.toml pdm.lock | $(PDM)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PDM) use --quiet -f $(VENV)/bin/python
+	$(PDM) sync --quiet -G dev
+	touch $@
+
+install: $(VENV)/.synced
+
+serve: install
+	$(VENV)/bin/hangar-bay serve
+
+demo: install
+	$(VENV)/bin/hangar-bay demo
+
+test: install
+	$(PDM) run test
+
+lint: install
+	$(PDM) run lint
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
