@@ -51,6 +51,27 @@ class Latency(BaseModel):
     slow_ms: float = Field(default=0.0, ge=0)
 
 
+class RateLimit(BaseModel):
+    """ESI's newer token bucket (X-Ratelimit-* headers, 429 with Retry-After), off by
+    default. A 2xx costs 2 tokens, a 3xx 1, a 4xx 5 and a 5xx none, as CCP describes it;
+    the window is fixed and runs on the wall clock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=150, ge=1)
+    window_seconds: int = Field(default=900, ge=1)
+    group: str = "contracts"
+    routes: list[str] = Field(default_factory=lambda: ["contracts", "items", "bids"])
+
+    @field_validator("routes")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        for route in v:
+            if route not in ROUTE_NAMES:
+                raise ValueError(f"unknown route {route!r}")
+        return v
+
+
 class FaultConfig(BaseModel):
     """Faults on demand. Maps are keyed by route name (see ROUTE_NAMES) or "*".
 
@@ -72,6 +93,7 @@ class FaultConfig(BaseModel):
     contract_504_streaks: dict[int, int] = Field(default_factory=dict)
     # ESI down: every ESI route answers 503 or 502, or the connection breaks mid-response.
     down: DownMode | None = None
+    rate_limit: RateLimit | None = None
 
     @field_validator("error_rate", "empty_200_rate", "truncated_json_rate")
     @classmethod
@@ -112,12 +134,12 @@ class SsoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     client_id: str = "hangar-bay-test"
-    client_secret: str = "hangar-bay-test-secret"
+    client_secret: str = "hangar-bay-test-secret"  # noqa: S105 (a test fixture secret)
     # A public (PKCE) client, which authenticates with no secret.
     public_client_id: str = "hangar-bay-public"
     character: Character = Field(default_factory=Character)
     deny: bool = False
-    token_mode: TokenMode = "valid"
+    token_mode: TokenMode = "valid"  # noqa: S105
     # EVE's tokens carry this issuer; keeping it lets the app validate sim tokens unchanged.
     issuer: str = "https://login.eveonline.com"
     signing_alg: Literal["RS256", "ES256"] = "RS256"
