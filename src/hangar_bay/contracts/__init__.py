@@ -1,0 +1,1 @@
+"""Browsing contracts: the query service, its schemas and the JSON API."""

@@ -1,0 +1,397 @@
+"""Browse parameters and response shapes, shared by the JSON API and the web pages.
+
+:class:`ContractFilters` is the single definition of every query parameter. The API
+validates it as a FastAPI query-parameter model (so a bad value is a 422 naming the
+parameter, and OpenAPI documents each one); the pages validate the very same model
+from the raw query string and render a friendly error page instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+ContractType = Literal["item_exchange", "auction", "courier", "loan", "unknown"]
+CONTRACT_TYPES: tuple[str, ...] = get_args(ContractType)
+SecurityBand = Literal["high", "low", "null", "wormhole"]
+SortField = Literal[
+    "date_issued", "date_expired", "price", "price_per_ship", "volume", "reward", "contract_id"
+]
+SORT_FIELDS: tuple[str, ...] = get_args(SortField)
+# Every field ascending or, with a leading "-", descending: an enum OpenAPI can show.
+SortKey = Literal[
+    "date_issued",
+    "-date_issued",
+    "date_expired",
+    "-date_expired",
+    "price",
+    "-price",
+    "price_per_ship",
+    "-price_per_ship",
+    "volume",
+    "-volume",
+    "reward",
+    "-reward",
+    "contract_id",
+    "-contract_id",
+]
+
+MAX_ID = 2**63 - 1
+MAX_PAGE = 10_000
+MAX_SIZE = 200
+MAX_LIST = 50
+MAX_ISK = 1e15
+
+EveId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Isk = Annotated[float, Field(ge=0, le=MAX_ISK, allow_inf_nan=False)]
+
+LIST_FIELDS = ("type_id", "group_id", "region_id", "security", "contract_type", "issuer_id")
+
+
+class ContractFilters(BaseModel):
+    """Filters, sort and page of a browse view; the same names in the API and the pages."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"group_id": [419], "region_id": [10000002], "sort": "price"},
+                {"type_id": [24698], "security": ["high"], "max_price": 60000000},
+            ]
+        },
+    )
+
+    ships_only: bool = Field(True, description="Only contracts that offer at least one ship.")
+    type_id: list[EveId] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Offers an item of this type (repeatable), e.g. 24698 (Drake).",
+    )
+    group_id: list[EveId] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Offers an item of this group / ship class (repeatable), e.g. 26 (Cruiser).",
+    )
+    region_id: list[EveId] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Contract region (repeatable), e.g. 10000002 (The Forge).",
+    )
+    security: list[SecurityBand] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Security band of the start location (repeatable): high is ≥ 0.45, "
+        "low above 0 and below 0.45, null 0 or less (k-space), wormhole J-space.",
+    )
+    min_price: Isk | None = Field(None, description="Minimum price in ISK.")
+    max_price: Isk | None = Field(None, description="Maximum price in ISK.")
+    contract_type: list[ContractType] = Field(
+        default_factory=list, max_length=5, description="Contract type (repeatable)."
+    )
+    bpc: Literal["copies", "originals"] | None = Field(
+        None, description="Offers a blueprint copy or a blueprint original."
+    )
+    min_runs: int | None = Field(None, ge=1, le=1_000_000, description="Blueprint copy runs ≥.")
+    max_runs: int | None = Field(None, ge=1, le=1_000_000, description="Blueprint copy runs ≤.")
+    min_me: int | None = Field(None, ge=0, le=10, description="Blueprint material efficiency ≥.")
+    min_te: int | None = Field(None, ge=0, le=20, description="Blueprint time efficiency ≥.")
+    hull_only: bool | None = Field(
+        None,
+        description="Ship contracts only. true: every offered item is a ship (just the "
+        "hull); false: offers something besides ships (fitted modules, cargo).",
+    )
+    issuer_id: list[EveId] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Issuing character (repeatable)."
+    )
+    q: str | None = Field(
+        None,
+        max_length=100,
+        description="Words to find in the title, item names or location name (all must occur).",
+    )
+    sort: SortKey = Field("-date_issued", description="Sort field; a leading '-' sorts descending.")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    size: int = Field(50, ge=1, le=MAX_SIZE, description="Page size, at most 200.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_blanks(cls, data: Any) -> Any:
+        # A GET form submits every field, empty ones as "": an empty field means "any".
+        if isinstance(data, dict):
+            cleaned: dict[str, Any] = {}
+            for key, value in data.items():
+                if isinstance(value, list):
+                    value = [v for v in value if not (isinstance(v, str) and not v.strip())]
+                    if value:
+                        cleaned[key] = value
+                elif not (isinstance(value, str) and not value.strip()):
+                    cleaned[key] = value
+            return cleaned
+        return data
+
+    @field_validator(*LIST_FIELDS)
+    @classmethod
+    def _canonical_list(cls, value: list[Any]) -> list[Any]:
+        # Order and repeats carry no meaning: one canonical form, one cache entry.
+        return sorted(set(value))
+
+    @field_validator("q")
+    @classmethod
+    def _normalise_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        words = value.lower().split()
+        if len(words) > 8:
+            raise ValueError("at most 8 words")
+        return " ".join(words) or None
+
+    @field_validator("max_price")
+    @classmethod
+    def _price_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min_price")
+        if value is not None and low is not None and value < low:
+            raise ValueError("max_price must not be below min_price")
+        return value
+
+    @field_validator("max_runs")
+    @classmethod
+    def _runs_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_runs")
+        if value is not None and low is not None and value < low:
+            raise ValueError("max_runs must not be below min_runs")
+        return value
+
+    @property
+    def sort_field(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def sort_descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    @property
+    def words(self) -> list[str]:
+        return self.q.split() if self.q else []
+
+    def query_pairs(self, **overrides: Any) -> list[tuple[str, str]]:
+        """The parameters that differ from the defaults, as (name, value) pairs."""
+        values = self.model_dump()
+        values.update(overrides)
+        defaults = ContractFilters()
+        pairs: list[tuple[str, str]] = []
+        for name in type(self).model_fields:
+            value = values[name]
+            if value == getattr(defaults, name) or value is None:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, bool):
+                    pairs.append((name, "true" if item else "false"))
+                elif isinstance(item, float) and item.is_integer():
+                    pairs.append((name, str(int(item))))
+                else:
+                    pairs.append((name, str(item)))
+        return pairs
+
+    def query_string(self, **overrides: Any) -> str:
+        """A canonical query string (without '?') for this view with some values replaced."""
+        return urlencode(self.query_pairs(**overrides))
+
+    def cache_key(self) -> str:
+        digest = hashlib.blake2b(self.model_dump_json().encode(), digest_size=16)
+        return digest.hexdigest()
+
+    @classmethod
+    def from_multi(cls, items: list[tuple[str, str]]) -> ContractFilters:
+        """Validate raw query-string pairs (the pages' path); raises ``ValidationError``."""
+        data: dict[str, Any] = {}
+        for key, value in items:
+            if key in LIST_FIELDS:
+                data.setdefault(key, []).append(value)
+            else:
+                # A repeated scalar: the last one wins, as in FastAPI.
+                data[key] = value
+        return cls.model_validate(data)
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+class ShipLine(BaseModel):
+    type_id: int
+    name: str | None
+    group_id: int | None
+    group_name: str | None
+    quantity: int
+
+
+class BlueprintLine(BaseModel):
+    type_id: int
+    name: str | None
+    is_copy: bool
+    runs: int | None
+    material_efficiency: int | None
+    time_efficiency: int | None
+
+
+class ContractSummary(BaseModel):
+    contract_id: int
+    type: str
+    title: str
+    status: Literal["outstanding", "expired", "ended"]
+    region_id: int
+    region_name: str | None
+    issuer_id: int
+    issuer_name: str | None
+    date_issued: dt.datetime
+    date_expired: dt.datetime
+    ended_at: dt.datetime | None
+    price: float | None
+    buyout: float | None
+    collateral: float | None
+    reward: float | None
+    volume: float | None
+    days_to_complete: int | None
+    start_location_id: int | None
+    start_location_name: str | None
+    start_system_id: int | None
+    start_system_name: str | None
+    start_security: float | None
+    start_is_structure: bool
+    end_location_id: int | None
+    is_ship_contract: bool
+    ship_count: int
+    price_per_ship: float | None
+    ships: list[ShipLine]
+    blueprints: list[BlueprintLine]
+    offered_count: int = Field(description="Offered item lines (ships, modules, cargo).")
+    requested_count: int = Field(description="Item lines the issuer asks for in return.")
+
+
+class ContractPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 1,
+                    "page": 1,
+                    "size": 50,
+                    "pages": 1,
+                    "counts": {"item_exchange": 1, "auction": 0, "courier": 0, "loan": 0},
+                    "items": [
+                        {
+                            "contract_id": 190000001,
+                            "type": "item_exchange",
+                            "title": "Drake, fitted",
+                            "status": "outstanding",
+                            "region_id": 10000002,
+                            "region_name": "The Forge",
+                            "price": 55000000.0,
+                            "ships": [
+                                {
+                                    "type_id": 24698,
+                                    "name": "Drake",
+                                    "group_id": 419,
+                                    "group_name": "Combat Battlecruiser",
+                                    "quantity": 1,
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    total: int
+    page: int
+    size: int
+    pages: int
+    counts: dict[str, int] = Field(
+        description="Contracts per contract type for the current filters (ignoring contract_type)."
+    )
+    items: list[ContractSummary]
+
+
+class ItemLine(BaseModel):
+    record_id: int
+    type_id: int
+    type_name: str | None
+    group_id: int | None
+    group_name: str | None
+    category_id: int | None
+    quantity: int
+    is_included: bool
+    is_singleton: bool
+    is_blueprint_copy: bool | None
+    material_efficiency: int | None
+    time_efficiency: int | None
+    runs: int | None
+
+
+class BidLine(BaseModel):
+    bid_id: int
+    date_bid: dt.datetime
+    amount: float
+
+
+class ContractDetail(ContractSummary):
+    issuer_corporation_id: int
+    issuer_corporation_name: str | None
+    for_corporation: bool
+    end_location_name: str | None
+    items_status: str
+    current_bid: float | None
+    items: list[ItemLine] = Field(description="Every item, offered (is_included) and requested.")
+    bids: list[BidLine]
+
+
+class TaxonomyType(BaseModel):
+    type_id: int
+    name: str
+    contracts: int = Field(description="Live contracts offering this type.")
+
+
+class TaxonomyGroup(BaseModel):
+    group_id: int
+    name: str
+    contracts: int
+    types: list[TaxonomyType]
+
+
+class Taxonomy(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "groups": [
+                        {
+                            "group_id": 25,
+                            "name": "Frigate",
+                            "contracts": 1,
+                            "types": [{"type_id": 587, "name": "Rifter", "contracts": 1}],
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    groups: list[TaxonomyGroup]
+
+
+class RegionOption(BaseModel):
+    region_id: int
+    name: str
+
+
+class RegionFreshness(BaseModel):
+    region_id: int
+    name: str | None
+    last_complete_at: dt.datetime | None
+    last_outcome: str | None
+    contracts_live: int
+    ship_contracts_live: int

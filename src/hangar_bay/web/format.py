@@ -1,0 +1,91 @@
+"""Jinja filters: ISK amounts, security status and durations the way pilots read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from hangar_bay.contracts.service import HIGH_SEC, WORMHOLE_SYSTEMS
+
+
+def isk(value: float | None) -> str:
+    """Compact ISK for dense tables: 950K, 55.0M, 1.25B."""
+    if value is None:
+        return "—"
+    for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
+            return f"{scaled:.{digits}f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def isk_full(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f} ISK"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def plain(value: float | None) -> str:
+    """A number as an <input type=number> accepts it: no separators, no exponent."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:f}".rstrip("0")
+
+
+def security_display(value: float | None) -> str:
+    """EVE shows one decimal, and any positive status below 0.05 as 0.1 (still low-sec)."""
+    if value is None:
+        return "?"
+    if 0.0 < value < 0.05:
+        return "0.1"
+    return f"{math.floor(value * 10 + 0.5) / 10:.1f}"
+
+
+def security_band(value: float | None, system_id: int | None = None) -> str:
+    if system_id is not None and WORMHOLE_SYSTEMS[0] <= system_id < WORMHOLE_SYSTEMS[1]:
+        return "wormhole"
+    if value is None:
+        return "unknown"
+    if value >= HIGH_SEC:
+        return "high"
+    return "low" if value > 0.0 else "null"
+
+
+def duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return "<1m"
+    minutes = seconds // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def time_left(expires: dt.datetime, now: dt.datetime) -> str:
+    return "expired" if expires <= now else duration(expires - now)
+
+
+def ago(moment: dt.datetime | None, now: dt.datetime) -> str:
+    if moment is None:
+        return "never"
+    return f"{duration(now - moment)} ago" if moment <= now else "just now"
+
+
+def timestamp(moment: dt.datetime | None) -> str:
+    return "—" if moment is None else moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def contract_type_label(value: str) -> str:
+    return {
+        "item_exchange": "Item exchange",
+        "auction": "Auction",
+        "courier": "Courier",
+        "loan": "Loan",
+    }.get(value, value.replace("_", " ").capitalize())

@@ -1,0 +1,228 @@
+"""The server-rendered web UI: ``/`` (browse) and ``/contracts/{contract_id}`` (one contract).
+
+Both pages read the same :class:`ContractFilters` as the JSON API, from the query
+string, so every view is a plain GET URL. Bad input gets a friendly HTML page (400,
+404 or 422), never the JSON error the API gives and never a 500.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hangar_bay.contracts import service
+from hangar_bay.contracts.http import DETAIL_MAX_AGE, LIST_MAX_AGE, cached_response
+from hangar_bay.contracts.schemas import (
+    CONTRACT_TYPES,
+    MAX_ID,
+    ContractFilters,
+    ContractPage,
+    RegionFreshness,
+    RegionOption,
+    Taxonomy,
+)
+from hangar_bay.core.cache import ResilientCache
+from hangar_bay.core.state import CacheDep, SessionDep
+from hangar_bay.models import utcnow
+from hangar_bay.web import format as fmt
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+HTML = "text/html; charset=utf-8"
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+# Autoescaping is on for every template: titles and names from ESI are untrusted text.
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters.update(
+    isk=fmt.isk,
+    isk_full=fmt.isk_full,
+    number=fmt.number,
+    plain=fmt.plain,
+    sec=fmt.security_display,
+    band=fmt.security_band,
+    timestamp=fmt.timestamp,
+    type_label=fmt.contract_type_label,
+)
+
+# The default direction a column header sorts in when first clicked.
+SORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "price": ("Price", "price"),
+    "price_per_ship": ("Per ship", "price_per_ship"),
+    "volume": ("Volume", "-volume"),
+    "date_issued": ("Issued", "-date_issued"),
+    "date_expired": ("Time left", "date_expired"),
+}
+SECURITY_LABELS = {"high": "High-sec", "low": "Low-sec", "null": "Null-sec", "wormhole": "Wormhole"}
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int, max_age: int = 0
+) -> Response:
+    body = templates.get_template(name).render(request=request, **context).encode()
+    if status_code != 200 or max_age == 0:
+        return Response(body, status_code=status_code, media_type=HTML)
+    return cached_response(request, body, media_type=HTML, max_age=max_age)
+
+
+def error_page(
+    request: Request, status_code: int, title: str, problems: list[str], back: str = "/"
+) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": title, "problems": problems, "back": back, "status_code": status_code},
+        status_code=status_code,
+    )
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "query"
+        problems.append(f"{field}: {err['msg']}")
+    return problems
+
+
+def _parse(request: Request) -> ContractFilters:
+    return ContractFilters.from_multi(list(request.query_params.multi_items()))
+
+
+class SortLink:
+    def __init__(self, label: str, href: str, state: str) -> None:
+        self.label = label
+        self.href = href
+        # aria-sort value: ascending, descending or none.
+        self.state = state
+
+
+def _sort_links(f: ContractFilters) -> dict[str, SortLink]:
+    links = {}
+    for field, (label, default) in SORT_COLUMNS.items():
+        if f.sort_field == field:
+            target = field if f.sort_descending else f"-{field}"
+            state = "descending" if f.sort_descending else "ascending"
+        else:
+            target, state = default, "none"
+        links[field] = SortLink(label, "/?" + f.query_string(sort=target, page=1), state)
+    return links
+
+
+class _Regions(BaseModel):
+    items: list[RegionOption]
+
+
+class _Freshness(BaseModel):
+    items: list[RegionFreshness]
+
+
+async def _browse_context(
+    session: AsyncSession, cache: ResilientCache, gen: int
+) -> tuple[Taxonomy, list[RegionOption], list[RegionFreshness]]:
+    taxonomy = await service.cached_model(
+        cache, service.TAXONOMY_KEY, Taxonomy, lambda: service.taxonomy(session)
+    )
+
+    async def regions() -> _Regions:
+        return _Regions(items=await service.region_options(session))
+
+    async def freshness() -> _Freshness:
+        return _Freshness(items=await service.region_freshness(session))
+
+    region_list = await service.cached_model(cache, service.REGIONS_KEY, _Regions, regions)
+    fresh = await service.cached_model(
+        cache, f"browse:freshness:v1:{gen}", _Freshness, freshness, ttl=service.LIST_TTL
+    )
+    return taxonomy, region_list.items, fresh.items
+
+
+@router.get("/")
+async def browse(request: Request, session: SessionDep, cache: CacheDep) -> Response:
+    try:
+        filters = _parse(request)
+    except ValidationError as exc:
+        return error_page(request, 422, "These search parameters are not valid", _problems(exc))
+    body, gen = await service.cached_list(session, cache, filters)
+    page = ContractPage.model_validate_json(body)
+    taxonomy, regions, freshness = await _browse_context(session, cache, gen)
+    now = utcnow()
+    complete = [r.last_complete_at for r in freshness if r.last_complete_at]
+    shown_freshness = (
+        [r for r in freshness if r.region_id in filters.region_id]
+        if filters.region_id
+        else freshness
+    )
+    context = {
+        "f": filters,
+        "page": page,
+        "taxonomy": taxonomy,
+        "regions": regions,
+        "freshness": shown_freshness,
+        "newest_sweep": max(complete) if complete else None,
+        "oldest_sweep": min(complete) if complete else None,
+        "now": now,
+        "ago": lambda moment: fmt.ago(moment, now),
+        "time_left": lambda moment: fmt.time_left(moment, now),
+        "url": lambda **overrides: "/?" + filters.query_string(**overrides),
+        "query": filters.query_string(),
+        "sort_links": _sort_links(filters),
+        "contract_types": CONTRACT_TYPES[:4],
+        "security_labels": SECURITY_LABELS,
+        "has_data": bool(freshness) or page.total > 0,
+    }
+    return render(request, "browse.html", context, status_code=200, max_age=LIST_MAX_AGE)
+
+
+@router.get("/contracts/{contract_id}")
+async def contract_page(
+    request: Request, contract_id: str, session: SessionDep, cache: CacheDep
+) -> Response:
+    try:
+        filters = _parse(request)
+        back_query = filters.query_string()
+    except ValidationError:
+        # The filters only feed the "back to results" link: a bad one is dropped.
+        back_query = ""
+    back = "/?" + back_query if back_query else "/"
+    if not contract_id.isdigit() or not 1 <= int(contract_id) <= MAX_ID:
+        return error_page(
+            request,
+            422,
+            "That is not a contract number",
+            [f"contract_id: expected a positive whole number, got {contract_id[:40]!r}"],
+            back,
+        )
+    detail = await service.get_contract(session, int(contract_id))
+    if detail is None:
+        return error_page(
+            request,
+            404,
+            "Contract not found",
+            [f"No contract {contract_id} has been seen by Hangar Bay."],
+            back,
+        )
+    now = utcnow()
+    offered = [item for item in detail.items if item.is_included]
+    requested = [item for item in detail.items if not item.is_included]
+    context = {
+        "c": detail,
+        "offered": offered,
+        "requested": requested,
+        "back": back,
+        "now": now,
+        "ago": lambda moment: fmt.ago(moment, now),
+        "time_left": lambda moment: fmt.time_left(moment, now),
+        "hero": detail.ships[0] if detail.ships else None,
+    }
+    return render(request, "contract.html", context, status_code=200, max_age=DETAIL_MAX_AGE)

@@ -1,0 +1,13 @@
+// Progressive enhancement only: the form works without it. Leaves empty fields out of
+// the URL so shared links stay short and readable.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.classList.contains("filters")) return;
+  for (const field of form.querySelectorAll("input, select")) {
+    if (field.name && !field.disabled && field.value === "" && !field.multiple) {
+      field.disabled = true;
+    }
+  }
+  // Re-enable after navigation starts so the back/forward cache shows the form intact.
+  setTimeout(() => form.querySelectorAll(":disabled").forEach((f) => { f.disabled = false; }), 0);
+});

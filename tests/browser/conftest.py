@@ -1,0 +1,3 @@
+from tests.contracts.conftest import market, universe
+
+__all__ = ["market", "universe"]

@@ -1,0 +1,408 @@
+"""Sorting, paging, the detail endpoint, taxonomy, bad input and caching of the JSON API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event
+
+from hangar_bay.app import create_app
+from hangar_bay.contracts import service
+from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.core.cache import CacheError, Lock, ResilientCache
+from hangar_bay.core.database import Database
+from hangar_bay.settings import Settings
+from tests.contracts.factories import (
+    AUTOCANNON,
+    DRAKE,
+    RAVEN,
+    RIFTER,
+    VEXOR,
+    Item,
+    add,
+    build_contract,
+    make,
+)
+
+
+async def _ids(client: httpx.AsyncClient, query: str) -> list[int]:
+    response = await client.get(f"/api/v1/contracts?{query}")
+    assert response.status_code == 200, response.text
+    return [item["contract_id"] for item in response.json()["items"]]
+
+
+# --- sorting ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sort", "key", "reverse"),
+    [
+        ("price", "price", False),
+        ("-price", "price", True),
+        ("volume", "volume", False),
+        ("-volume", "volume", True),
+        ("date_issued", "date_issued", False),
+        ("-date_issued", "date_issued", True),
+        ("date_expired", "date_expired", False),
+        ("-date_expired", "date_expired", True),
+        ("price_per_ship", "price_per_ship", False),
+        ("-price_per_ship", "price_per_ship", True),
+    ],
+)
+async def test_sort_orders_by_the_field_then_contract_id(
+    client: httpx.AsyncClient, universe: Database, sort: str, key: str, reverse: bool
+) -> None:
+    # Pairs of equal values force the contract_id tie-break to decide.
+    specs = [
+        {"price": 30e6, "volume": 500.0, "hours": 3, "days": 5, "qty": 1},
+        {"price": 10e6, "volume": 2500.0, "hours": 1, "days": 9, "qty": 2},
+        {"price": 30e6, "volume": 500.0, "hours": 3, "days": 5, "qty": 1},
+        {"price": 20e6, "volume": 1500.0, "hours": 2, "days": 7, "qty": 4},
+        {"price": 10e6, "volume": 2500.0, "hours": 1, "days": 9, "qty": 2},
+    ]
+    contracts = [
+        build_contract(
+            items=[Item(VEXOR, s["qty"])],
+            price=s["price"],
+            volume=s["volume"],
+            issued_ago=dt.timedelta(hours=s["hours"]),
+            expires_in=dt.timedelta(days=s["days"]),
+        )
+        for s in specs
+    ]
+    await add(universe, *contracts)
+    body = (await client.get(f"/api/v1/contracts?sort={sort}")).json()
+    got = [(item[key], item["contract_id"]) for item in body["items"]]
+    expected = sorted(got, reverse=reverse)
+    assert got == expected
+    assert len({value for value, _ in got}) < len(got), "the data must contain ties"
+
+
+async def test_default_sort_is_newest_first(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    ids = await _ids(client, "size=3")
+    # The market fixture issues its contracts newest first in this order.
+    assert ids == [market["rifter_jita"], market["drake_fit"], market["vexor_amarr"]]
+
+
+async def test_missing_prices_sort_last_both_ways(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    priced = build_contract(items=[Item(RIFTER)], price=5e6)
+    unpriced = build_contract(items=[Item(RIFTER)], price=None)
+    await add(universe, priced, unpriced)
+    assert await _ids(client, "sort=price") == [priced.contract_id, unpriced.contract_id]
+    assert await _ids(client, "sort=-price") == [priced.contract_id, unpriced.contract_id]
+
+
+# --- paging -----------------------------------------------------------------------------
+
+
+async def test_pages_partition_the_results_without_overlap(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    same_time = dt.timedelta(hours=1)
+    contracts = [
+        build_contract(items=[Item(RIFTER)], price=1e6, issued_ago=same_time) for _ in range(5)
+    ]
+    await add(universe, *contracts)
+    pages = [await _ids(client, f"sort=price&size=2&page={n}") for n in (1, 2, 3)]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    flat = [cid for page in pages for cid in page]
+    assert flat == sorted(c.contract_id for c in contracts)
+
+    last = (await client.get("/api/v1/contracts?size=2&page=3")).json()
+    assert (last["total"], last["pages"], last["page"]) == (5, 3, 3)
+    past = (await client.get("/api/v1/contracts?size=2&page=4")).json()
+    assert past["items"] == []
+    assert past["total"] == 5
+    exact = (await client.get("/api/v1/contracts?size=5")).json()
+    assert (len(exact["items"]), exact["pages"]) == (5, 1)
+
+
+async def test_size_limits(client: httpx.AsyncClient, universe: Database) -> None:
+    await add(universe, *[build_contract(items=[Item(RIFTER)]) for _ in range(3)])
+    assert len(await _ids(client, "size=200")) == 3
+    assert len(await _ids(client, "size=1")) == 1
+    default = (await client.get("/api/v1/contracts")).json()
+    assert default["size"] == 50
+    for bad in ("size=201", "size=0", "page=0", "page=10001"):
+        response = await client.get(f"/api/v1/contracts?{bad}")
+        assert response.status_code == 422, bad
+
+
+async def test_empty_database_gives_an_empty_page(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/contracts")).json()
+    assert body == {
+        "total": 0,
+        "page": 1,
+        "size": 50,
+        "pages": 1,
+        "counts": {"item_exchange": 0, "auction": 0, "courier": 0, "loan": 0},
+        "items": [],
+    }
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("size=abc", "size"),
+        ("page=-1", "page"),
+        ("security=lowsec", "security"),
+        ("sort=cheapest", "sort"),
+        ("sort=--price", "sort"),
+        ("min_price=-5", "min_price"),
+        ("min_price=nan", "min_price"),
+        ("max_price=1e99", "max_price"),
+        ("min_price=10&max_price=5", "max_price"),
+        ("min_runs=5&max_runs=2", "max_runs"),
+        ("type_id=drake", "type_id"),
+        ("type_id=0", "type_id"),
+        ("region_id=99999999999999999999", "region_id"),
+        ("contract_type=want_to_buy", "contract_type"),
+        ("bpc=both", "bpc"),
+        ("min_me=11", "min_me"),
+        ("min_te=21", "min_te"),
+        ("hull_only=perhaps", "hull_only"),
+        ("ships_only=maybe", "ships_only"),
+        ("q=" + "x" * 101, "q"),
+        ("q=" + "+".join("abcdefghi"), "q"),
+    ],
+)
+async def test_bad_parameter_is_422_naming_it(
+    client: httpx.AsyncClient, query: str, field: str
+) -> None:
+    response = await client.get(f"/api/v1/contracts?{query}")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert [err["loc"][:2] for err in body["detail"]] == [["query", field]]
+
+
+async def test_empty_values_mean_any(client: httpx.AsyncClient, market: dict[str, int]) -> None:
+    # What a plain GET form sends when nothing is filled in.
+    query = "ships_only=&type_id=&security=&min_price=&max_price=&q=&sort=&page=&size=&bpc="
+    body = (await client.get(f"/api/v1/contracts?{query}")).json()
+    assert body["total"] == 10
+
+
+async def test_unknown_parameters_are_ignored(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    body = (await client.get("/api/v1/contracts?utm_source=discord")).json()
+    assert body["total"] == 10
+
+
+# --- detail -----------------------------------------------------------------------------
+
+
+async def test_detail_has_offered_and_requested_items_and_bids(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    body = (await client.get(f"/api/v1/contracts/{market['requests']}")).json()
+    assert body["status"] == "outstanding"
+    items = {(i["type_id"], i["is_included"]) for i in body["items"]}
+    assert items == {(DRAKE, True), (RAVEN, False)}
+    assert body["issuer_name"] == "Chribba"
+    assert body["issuer_corporation_name"] == "Otherworld Enterprises"
+
+    auction = (await client.get(f"/api/v1/contracts/{market['auction_raven']}")).json()
+    assert auction["current_bid"] == 120e6
+    assert [b["amount"] for b in auction["bids"]] == [120e6, 110e6]
+    assert auction["buyout"] == 200e6
+
+    courier = (await client.get(f"/api/v1/contracts/{market['courier']}")).json()
+    assert courier["end_location_name"] == "Amarr VIII (Oris) - Emperor Family Academy"
+    assert courier["items"] == []
+    assert courier["reward"] == 5e6
+
+
+async def test_ended_contract_is_still_served_marked_ended(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    ended = await client.get(f"/api/v1/contracts/{market['ended']}")
+    assert ended.status_code == 200
+    assert ended.json()["status"] == "ended"
+    assert ended.json()["ended_at"] is not None
+    expired = (await client.get(f"/api/v1/contracts/{market['expired']}")).json()
+    assert expired["status"] == "expired"
+
+
+async def test_unknown_contract_is_404(client: httpx.AsyncClient, universe: Database) -> None:
+    response = await client.get("/api/v1/contracts/123456789")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": "contract 123456789"}
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-3", "99999999999999999999"])
+async def test_bad_contract_id_is_422(client: httpx.AsyncClient, bad: str) -> None:
+    response = await client.get(f"/api/v1/contracts/{bad}")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "contract_id"]
+
+
+async def test_hostile_title_is_returned_verbatim_as_json(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    body = (await client.get(f"/api/v1/contracts/{market['hostile']}")).json()
+    assert body["title"] == "<script>alert('x')</script> Ræven ☃ ünïcode & co"
+
+
+# --- taxonomy ---------------------------------------------------------------------------
+
+
+async def test_taxonomy_lists_ship_groups_and_types_on_offer(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    body = (await client.get("/api/v1/taxonomy")).json()
+    groups = {g["name"]: {t["name"]: t["contracts"] for t in g["types"]} for g in body["groups"]}
+    # Raven: raven_low, auction_raven, hostile (requested Ravens do not count);
+    # Rifter: the ended and expired ones do not count.
+    assert groups == {
+        "Battleship": {"Raven": 3},
+        "Combat Battlecruiser": {"Drake": 3},
+        "Cruiser": {"Vexor": 2},
+        "Frigate": {"Rifter": 2},
+    }
+    assert [g["name"] for g in body["groups"]] == sorted(groups)
+
+
+# --- caching ----------------------------------------------------------------------------
+
+
+async def test_list_is_cached_until_the_ingestion_generation_changes(
+    client: httpx.AsyncClient, universe: Database, cache: ResilientCache
+) -> None:
+    await make(universe, items=[Item(RIFTER)])
+    assert (await client.get("/api/v1/contracts")).json()["total"] == 1
+    await make(universe, items=[Item(RIFTER)])
+    # Same sweep: the cached answer stands.
+    assert (await client.get("/api/v1/contracts")).json()["total"] == 1
+    # A different view is computed fresh.
+    assert (await client.get("/api/v1/contracts?size=10")).json()["total"] == 2
+    await cache.incr("ingest:generation")
+    assert (await client.get("/api/v1/contracts")).json()["total"] == 2
+
+
+async def test_equivalent_queries_share_one_cache_entry() -> None:
+    a = ContractFilters.from_multi([("group_id", "26"), ("group_id", "25"), ("q", " Drake  ")])
+    b = ContractFilters.from_multi([("q", "drake"), ("group_id", "25"), ("group_id", "26")])
+    assert a.cache_key() == b.cache_key()
+    assert a.cache_key() != ContractFilters(group_id=[25]).cache_key()
+
+
+async def test_etag_and_cache_control(client: httpx.AsyncClient, market: dict[str, int]) -> None:
+    first = await client.get("/api/v1/contracts")
+    etag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = await client.get("/api/v1/contracts", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = await client.get("/api/v1/contracts?sort=price", headers={"If-None-Match": etag})
+    assert other.status_code == 200
+    detail = await client.get(f"/api/v1/contracts/{market['rifter_jita']}")
+    revalidated = await client.get(
+        f"/api/v1/contracts/{market['rifter_jita']}",
+        headers={"If-None-Match": detail.headers["etag"]},
+    )
+    assert revalidated.status_code == 304
+
+
+# --- query count (no N+1) -----------------------------------------------------------------
+
+
+async def test_a_page_costs_three_queries_whatever_its_size(universe: Database) -> None:
+    contracts = [
+        build_contract(items=[Item(DRAKE), Item(AUTOCANNON, 3), Item(VEXOR)]) for _ in range(30)
+    ]
+    await add(universe, *contracts)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if not str(args[2]).startswith("SET LOCAL"):
+            statements.append(str(args[2]))
+
+    engine = universe.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for size in (1, 30):
+            statements.clear()
+            async with universe.session() as session:
+                page = await service.list_contracts(session, ContractFilters(size=size))
+            assert len(page.items) == size
+            assert all(len(item.ships) == 2 for item in page.items)
+            assert len(statements) == 3, statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_openapi_documents_the_parameters(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operation = spec["paths"]["/api/v1/contracts"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"ships_only", "type_id", "group_id", "security", "q", "sort", "page", "size"} <= names
+    assert "/api/v1/contracts/{contract_id}" in spec["paths"]
+    assert "/api/v1/taxonomy" in spec["paths"]
+
+
+class _BrokenCache:
+    """A cache backend that fails every call, like Redis gone away."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise CacheError("down")
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        raise CacheError("down")
+
+    async def delete(self, key: str) -> None:
+        raise CacheError("down")
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        raise CacheError("down")
+
+    async def acquire_lock(self, name: str, ttl: float) -> Lock | None:
+        raise CacheError("down")
+
+    async def release_lock(self, lock: Lock) -> bool:
+        raise CacheError("down")
+
+    async def extend_lock(self, lock: Lock, ttl: float) -> bool:
+        raise CacheError("down")
+
+    async def ping(self) -> None:
+        raise CacheError("down")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_browsing_survives_a_cache_outage(
+    settings: Settings, universe: Database, market: dict[str, int]
+) -> None:
+    app = create_app(settings, database=universe, cache=ResilientCache(_BrokenCache()))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            listing = await http.get("/api/v1/contracts")
+            assert listing.status_code == 200
+            assert listing.json()["total"] == 10
+            page = await http.get("/")
+            assert page.status_code == 200
+            assert (await http.get(f"/contracts/{market['rifter_jita']}")).status_code == 200
+
+
+async def test_list_and_detail_write_timestamps_alike(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    listed = (await client.get(f"/api/v1/contracts?type_id={VEXOR}&region_id=10000043")).json()
+    detail = (await client.get(f"/api/v1/contracts/{market['vexor_amarr']}")).json()
+    assert listed["items"][0]["date_issued"] == detail["date_issued"]
+    assert dt.datetime.fromisoformat(detail["date_expired"]).tzinfo is not None
