@@ -50,6 +50,8 @@ from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.contracts.service import filter_conditions, sort_order
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.logging import configure_logging
+from hangar_bay.ingest.sweep import CONTRACT_COLUMNS, GENERATION_KEY
+from hangar_bay.ingest.writes import ITEM_FIELDS
 from hangar_bay.models import Contract
 from hangar_bay.settings import Settings
 
@@ -379,12 +381,12 @@ async def seed(conn: asyncpg.Connection, live: int, rng: random.Random, ship_sha
                 loc[3],
                 loc[1],
                 loc[5],
+                now if not is_ended else expires,  # last_seen_at, as ingestion writes it
                 "fetched" if kind in ("item_exchange", "auction") else "none",
                 ships > 0,
                 ships,
                 haystack,
                 issued,
-                now if not is_ended else expires,
                 expires if is_ended else None,
             )
         )
@@ -404,57 +406,23 @@ async def seed(conn: asyncpg.Connection, live: int, rng: random.Random, ship_sha
                     runs,
                 )
             )
+    # The column lists ingestion writes (its sweep and its COPY of items), so the seeded
+    # rows stay in step with the schema as ingestion fills it.
     await conn.copy_records_to_table(
         "contracts",
         records=contracts,
         columns=[
             "contract_id",
-            "region_id",
-            "type",
-            "issuer_id",
-            "issuer_corporation_id",
-            "for_corporation",
-            "date_issued",
-            "date_expired",
-            "days_to_complete",
-            "price",
-            "buyout",
-            "collateral",
-            "reward",
-            "volume",
-            "title",
-            "start_location_id",
-            "end_location_id",
-            "start_system_id",
-            "start_security",
-            "start_location_name",
-            "start_is_structure",
+            *CONTRACT_COLUMNS,
             "items_status",
             "is_ship_contract",
             "ship_count",
             "search_text",
             "first_seen_at",
-            "last_seen_at",
             "ended_at",
         ],
     )
-    await conn.copy_records_to_table(
-        "contract_items",
-        records=items,
-        columns=[
-            "contract_id",
-            "record_id",
-            "type_id",
-            "quantity",
-            "is_included",
-            "is_singleton",
-            "item_id",
-            "is_blueprint_copy",
-            "material_efficiency",
-            "time_efficiency",
-            "runs",
-        ],
-    )
+    await conn.copy_records_to_table("contract_items", records=items, columns=list(ITEM_FIELDS))
     await conn.execute("VACUUM ANALYZE")
 
 
@@ -580,7 +548,7 @@ async def main() -> None:
     def cold(client: httpx.AsyncClient, path: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             # A new generation: every cached result is out of reach, as after a sweep.
-            await cache.incr("ingest:generation")
+            await cache.incr(GENERATION_KEY)
             response = await client.get(path)
             assert response.status_code == 200, response.text
 

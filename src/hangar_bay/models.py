@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -189,6 +190,39 @@ class Contract(Base):
         Index("ix_contracts_items_status", "items_status"),
         Index("ix_contracts_price", "price"),
         Index("ix_contracts_date_expired", "date_expired"),
+        # Browse filters and sorts (hangar_bay.contracts.service).
+        Index("ix_contracts_issuer_id", "issuer_id"),
+        Index("ix_contracts_volume", "volume"),
+        Index("ix_contracts_ship_security", "is_ship_contract", "start_security"),
+        # Ships are a minority: leading with is_ship_contract keeps the default (ships
+        # only) view's scans to ship rows. The first covers the per-type counts of live
+        # contracts (an index-only scan, contract_id included for the item filters' semi
+        # join); the second the time-left sort, in index order.
+        Index(
+            "ix_contracts_ship_live_ids",
+            "is_ship_contract",
+            "ended_at",
+            "date_expired",
+            "type",
+            "contract_id",
+        ),
+        Index("ix_contracts_ship_expired", "is_ship_contract", "date_expired", "contract_id"),
+        Index("ix_contracts_ship_price", "is_ship_contract", "price"),
+        Index("ix_contracts_ship_volume", "is_ship_contract", "volume"),
+        Index("ix_contracts_ship_region", "is_ship_contract", "region_id"),
+        # The same for views of every contract (ships_only=false); the second covers the
+        # live test too, so a deep page skips its rows in the index alone.
+        Index("ix_contracts_live", "ended_at", "date_expired", "type"),
+        Index("ix_contracts_issued_live", "date_issued", "contract_id", "ended_at", "date_expired"),
+        # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index
+        # for LIKE '%term%', so there the index is partial over no rows and costs nothing.
+        Index(
+            "ix_contracts_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+            sqlite_where=text("0"),
+        ),
     )
 
 
@@ -211,7 +245,17 @@ class ContractItem(Base):
 
     contract: Mapped[Contract] = relationship(back_populates="items", lazy="raise")
 
-    __table_args__ = (Index("ix_contract_items_type_contract", "type_id", "contract_id"),)
+    __table_args__ = (
+        Index("ix_contract_items_type_contract", "type_id", "contract_id"),
+        # Blueprint filters (copies/originals, runs, ME, TE) look for the few items that
+        # are blueprints (ESI always sends runs for those, -1 on originals).
+        Index(
+            "ix_contract_items_blueprints",
+            "contract_id",
+            postgresql_where=text("runs IS NOT NULL"),
+            sqlite_where=text("runs IS NOT NULL"),
+        ),
+    )
 
 
 class ContractBid(Base):

@@ -12,10 +12,13 @@ from sqlalchemy import event
 
 from hangar_bay.app import create_app
 from hangar_bay.contracts import service
+from hangar_bay.contracts.http import etag_for, pack
+from hangar_bay.contracts.router import detail_cache_key
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import CacheError, Lock, ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.settings import Settings
+from tests.contracts import factories
 from tests.contracts.factories import (
     AUTOCANNON,
     DRAKE,
@@ -54,8 +57,17 @@ async def _ids(client: httpx.AsyncClient, query: str) -> list[int]:
     ],
 )
 async def test_sort_orders_by_the_field_then_contract_id(
-    client: httpx.AsyncClient, universe: Database, sort: str, key: str, reverse: bool
+    client: httpx.AsyncClient,
+    universe: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    sort: str,
+    key: str,
+    reverse: bool,
 ) -> None:
+    # One clock for every contract: built across a second boundary, their issue and
+    # expiry times would no longer tie (the factory's clock has whole seconds).
+    frozen = factories.now()
+    monkeypatch.setattr(factories, "now", lambda: frozen)
     # Pairs of equal values force the contract_id tie-break to decide.
     specs = [
         {"price": 30e6, "volume": 500.0, "hours": 3, "days": 5, "qty": 1},
@@ -316,6 +328,77 @@ async def test_etag_and_cache_control(client: httpx.AsyncClient, market: dict[st
     assert revalidated.status_code == 304
 
 
+async def test_a_cache_hit_sends_the_stored_bytes_and_etag(
+    client: httpx.AsyncClient, universe: Database, cache: ResilientCache
+) -> None:
+    await make(universe, items=[Item(RIFTER)])
+    first = await client.get("/api/v1/contracts")
+    gen = await service.generation(cache)
+    key = service.list_cache_key(ContractFilters())
+    stored = await cache.get(key)
+    assert stored == f"{gen}\n".encode() + pack(first.content, first.headers["etag"])
+    # Replace the entry: a hit must send it as stored, not re-serialise or re-hash.
+    await cache.set(key, f'{gen}\n"planted-etag"\n{{"planted": true}}'.encode(), ttl=60)
+    hit = await client.get("/api/v1/contracts")
+    assert hit.content == b'{"planted": true}'
+    assert hit.headers["etag"] == '"planted-etag"'
+    assert hit.headers["content-type"] == "application/json"
+    # The entry is stamped with its generation: after a sweep it is never served.
+    await cache.incr("ingest:generation")
+    fresh = await client.get("/api/v1/contracts")
+    assert fresh.json()["total"] == 1
+    assert fresh.headers["etag"] == first.headers["etag"]
+
+
+async def test_revalidation_is_answered_from_the_cached_etag(
+    client: httpx.AsyncClient,
+    universe: Database,
+    cache: ResilientCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await make(universe, items=[Item(RIFTER)])
+    etag = (await client.get("/api/v1/contracts")).headers["etag"]
+
+    async def no_query(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise AssertionError("a cache hit must not query the database")
+
+    monkeypatch.setattr(service, "list_page", no_query)
+    again = await client.get("/api/v1/contracts", headers={"If-None-Match": f'W/"x", {etag}'})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+
+
+async def test_an_entry_that_is_not_packed_is_recomputed(
+    client: httpx.AsyncClient, universe: Database, cache: ResilientCache
+) -> None:
+    await make(universe, items=[Item(RIFTER)])
+    gen = await service.generation(cache)
+    key = service.list_cache_key(ContractFilters())
+    # Not an entry of ours: bare JSON, or a stamp without an ETag.
+    await cache.set(key, b'{"total": 99}', ttl=60)
+    assert (await client.get("/api/v1/contracts")).json()["total"] == 1
+    await cache.set(key, f'{gen}\n{{"total": 99}}'.encode(), ttl=60)
+    response = await client.get("/api/v1/contracts")
+    assert response.json()["total"] == 1
+    assert response.headers["etag"] == etag_for(response.content)
+
+
+async def test_detail_is_cached_packed_until_the_generation_changes(
+    client: httpx.AsyncClient, universe: Database, cache: ResilientCache
+) -> None:
+    cid = (await make(universe, items=[Item(RIFTER)], title="Before")).contract_id
+    first = await client.get(f"/api/v1/contracts/{cid}")
+    assert first.json()["title"] == "Before"
+    assert first.headers["etag"] == etag_for(first.content)
+    gen = await service.generation(cache)
+    key = detail_cache_key(cid)
+    await cache.set(key, f'{gen}\n"planted"\n{{"title": "Planted"}}'.encode(), ttl=60)
+    assert (await client.get(f"/api/v1/contracts/{cid}")).json()["title"] == "Planted"
+    await cache.incr("ingest:generation")
+    assert (await client.get(f"/api/v1/contracts/{cid}")).json()["title"] == "Before"
+
+
 # --- query count (no N+1) -----------------------------------------------------------------
 
 
@@ -394,8 +477,15 @@ async def test_browsing_survives_a_cache_outage(
             listing = await http.get("/api/v1/contracts")
             assert listing.status_code == 200
             assert listing.json()["total"] == 10
+            # Nothing cached, yet the ETag still describes the body and revalidates.
+            assert listing.headers["etag"] == etag_for(listing.content)
+            revalidated = await http.get(
+                "/api/v1/contracts", headers={"If-None-Match": listing.headers["etag"]}
+            )
+            assert revalidated.status_code == 304
             page = await http.get("/")
             assert page.status_code == 200
+            assert page.headers["etag"] == etag_for(page.content)
             assert (await http.get(f"/contracts/{market['rifter_jita']}")).status_code == 200
 
 

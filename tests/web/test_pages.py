@@ -7,7 +7,12 @@ import re
 import httpx
 import pytest
 
+from hangar_bay.contracts import service
+from hangar_bay.contracts.http import etag_for
+from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database
+from hangar_bay.web.router import page_cache_key
 from tests.contracts.factories import COMBAT_BC, DRAKE, RIFTER, Item, add, build_contract
 
 HOSTILE = "<script>alert('x')</script>"
@@ -210,6 +215,42 @@ async def test_pages_send_caching_headers(
     assert "max-age" in response.headers["cache-control"]
     again = await client.get("/", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
+
+
+async def test_browse_page_is_cached_rendered_until_the_generation_changes(
+    client: httpx.AsyncClient,
+    universe: Database,
+    cache: ResilientCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = build_contract(items=[Item(DRAKE)])
+    await add(universe, first)
+    html = await client.get("/?sort=price")
+    assert contract_links(html.text) == {first.contract_id}
+    assert html.headers["etag"] == etag_for(html.content)
+    second = build_contract(items=[Item(RIFTER)])
+    await add(universe, second)
+
+    def no_render(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("a cache hit must not render the page")
+
+    monkeypatch.setattr("hangar_bay.web.router.render_bytes", no_render)
+    # Same generation: the stored page, byte for byte, and a 304 from its ETag.
+    again = await client.get("/?sort=price")
+    assert again.content == html.content
+    assert again.headers["etag"] == html.headers["etag"]
+    revalidated = await client.get("/?sort=price", headers={"If-None-Match": html.headers["etag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    monkeypatch.undo()
+    # A finished sweep bumps the generation: the page is rendered afresh.
+    await cache.incr("ingest:generation")
+    fresh = await client.get("/?sort=price")
+    assert contract_links(fresh.text) == {first.contract_id, second.contract_id}
+    gen = await service.generation(cache)
+    stored = await cache.get(page_cache_key(ContractFilters(sort="price")))
+    assert stored is not None
+    assert stored.startswith(f"{gen}\n".encode())
 
 
 async def test_static_assets(client: httpx.AsyncClient) -> None:

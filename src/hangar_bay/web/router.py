@@ -16,7 +16,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.contracts import service
-from hangar_bay.contracts.http import DETAIL_MAX_AGE, LIST_MAX_AGE, cached_response
+from hangar_bay.contracts.http import (
+    DETAIL_MAX_AGE,
+    LIST_MAX_AGE,
+    cached_response,
+    etag_for,
+    etag_response,
+)
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
     MAX_ID,
@@ -67,10 +73,14 @@ SORT_COLUMNS: dict[str, tuple[str, str]] = {
 SECURITY_LABELS = {"high": "High-sec", "low": "Low-sec", "null": "Null-sec", "wormhole": "Wormhole"}
 
 
+def render_bytes(request: Request, name: str, context: dict[str, Any]) -> bytes:
+    return templates.get_template(name).render(request=request, **context).encode()
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int, max_age: int = 0
 ) -> Response:
-    body = templates.get_template(name).render(request=request, **context).encode()
+    body = render_bytes(request, name, context)
     if status_code != 200 or max_age == 0:
         return Response(body, status_code=status_code, media_type=HTML)
     return cached_response(request, body, media_type=HTML, max_age=max_age)
@@ -147,12 +157,23 @@ async def _browse_context(
     return taxonomy, region_list.items, fresh.items
 
 
+def page_cache_key(f: ContractFilters) -> str:
+    return f"browse:page:v2:{f.cache_key()}"
+
+
 @router.get("/")
 async def browse(request: Request, session: SessionDep, cache: CacheDep) -> Response:
     try:
         filters = _parse(request)
     except ValidationError as exc:
         return error_page(request, 422, "These search parameters are not valid", _problems(exc))
+    # The rendered page is cached (ETag + HTML) per view and generation, for as long as
+    # browsers may keep it (max-age): a hit is two cache reads and bytes out.
+    # Relative times ("5 min ago") in it may lag by that long, as in a browser's copy.
+    page_key = page_cache_key(filters)
+    _, entry = await service.read_entry(cache, page_key)
+    if entry is not None:
+        return etag_response(request, entry[0], entry[1], media_type=HTML, max_age=LIST_MAX_AGE)
     body, gen = await service.cached_list(session, cache, filters)
     page = ContractPage.model_validate_json(body)
     taxonomy, regions, freshness = await _browse_context(session, cache, gen)
@@ -181,7 +202,12 @@ async def browse(request: Request, session: SessionDep, cache: CacheDep) -> Resp
         "security_labels": SECURITY_LABELS,
         "has_data": bool(freshness) or page.total > 0,
     }
-    return render(request, "browse.html", context, status_code=200, max_age=LIST_MAX_AGE)
+    html = render_bytes(request, "browse.html", context)
+    etag = etag_for(html)
+    # Stamped with the generation the list was computed for (a sweep may have finished
+    # in between: then the entry is stale at once and the next request renders again).
+    await service.write_entry(cache, page_key, gen, etag, html, ttl=LIST_MAX_AGE)
+    return etag_response(request, etag, html, media_type=HTML, max_age=LIST_MAX_AGE)
 
 
 @router.get("/contracts/{contract_id}")
