@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -156,13 +156,3 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
-
-
-@pytest.fixture
-def esi_swagger() -> Iterator[dict[str, object]]:
-    import json
-
-    path = SHARED / "reference" / "esi-swagger.json"
-    if not path.exists():
-        pytest.skip(f"ESI reference spec not found at {path}")
-    yield json.loads(path.read_text())

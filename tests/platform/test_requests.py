@@ -71,7 +71,10 @@ async def test_unexpected_error_is_a_bare_500_with_the_request_id(
 ) -> None:
     response = await client.get("/test/boom", headers={"X-Request-ID": "trace-0000boom"})
     assert response.status_code == 500
-    assert response.json() == {"error": "internal_error", "detail": {"request_id": "trace-0000boom"}}
+    assert response.json() == {
+        "error": "internal_error",
+        "detail": {"request_id": "trace-0000boom"},
+    }
     assert response.headers["x-request-id"] == "trace-0000boom"
     assert "hunter2" not in response.text
 
@@ -120,7 +123,9 @@ async def test_log_lines_are_json_bound_to_the_request_and_free_of_secrets(
         )
     finally:
         configure_logging(level="INFO", json=False)
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
     by_event = {line["event"]: line for line in lines}
     assert by_event["inside_handler"]["request_id"] == "req-logs-0001"
     assert by_event["inside_handler"]["token"] == "[redacted]"
