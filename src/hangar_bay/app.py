@@ -14,8 +14,10 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 import httpx
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from hangar_bay import __version__
+from hangar_bay.contracts.router import router as contracts_router
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.errors import install_error_handlers
@@ -23,8 +25,11 @@ from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.middleware import RequestContextMiddleware
 from hangar_bay.core.state import AppState
+from hangar_bay.ingest.router import router as ingest_router
 from hangar_bay.ops.router import router as ops_router
 from hangar_bay.settings import Settings
+from hangar_bay.web.router import STATIC_DIR
+from hangar_bay.web.router import router as web_router
 
 log = get_logger(__name__)
 
@@ -108,4 +113,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(ops_router)
+    app.include_router(ingest_router)
+    app.include_router(contracts_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Annotated
 
 import typer
@@ -52,6 +53,23 @@ def migrate(
     log.info("migrated", revision=revision, direction="down" if down else "up")
 
 
+def _run_server(settings: Settings, *, host: str | None, port: int | None, ingest: bool) -> None:
+    import uvicorn
+
+    from hangar_bay.app import create_app
+    from hangar_bay.runtime import background_hooks
+
+    app = create_app(settings, background=background_hooks(settings, ingest=ingest))
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
@@ -63,11 +81,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API and web UI. On the embedded default it also migrates and ingests."""
-    import uvicorn
-
     from hangar_bay import migrate as migrations
-    from hangar_bay.app import create_app
-    from hangar_bay.runtime import background_hooks
 
     settings = load_settings()
     if settings.is_sqlite:
@@ -84,31 +98,89 @@ def serve(
             # Serving what is already stored is still useful; ESI just is not polled.
             log.warning("ingestion_disabled", reason=str(exc))
             run_ingest = False
-    app = create_app(settings, background=background_hooks(settings, ingest=run_ingest))
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        proxy_headers=True,
-        server_header=False,
-    )
+    _run_server(settings, host=host, port=port, ingest=run_ingest)
 
 
-@cli.command("esi-sim")
-def esi_sim(
-    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8088,
-    scale: Annotated[str, typer.Option(help="tiny, forge or universe")] = "tiny",
-    seed: Annotated[int, typer.Option(help="Universe seed")] = 1,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 1.0,
+@cli.command()
+def ingest(
+    once: Annotated[bool, typer.Option("--once", help="One complete pass, then exit")] = False,
+    region: Annotated[
+        list[int] | None, typer.Option("--region", help="Region id (repeatable; default: all)")
+    ] = None,
 ) -> None:
-    """Run the ESI and EVE SSO simulator (for tests, demos and benchmarks)."""
-    # Imported here only: the application itself never depends on the simulator.
-    from esi_sim.cli import run
+    """Ingest public contracts from ESI. Exit 0 only if every requested region completed."""
+    from hangar_bay.ingest.commands import ingest_command
 
+    raise typer.Exit(ingest_command(load_settings(), once=once, regions=region or []))
+
+
+@cli.command()
+def worker(
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="Also compete for the scheduler")
+    ] = True,
+    concurrency: Annotated[int, typer.Option(help="Tasks run at once by this worker")] = 4,
+) -> None:
+    """Distributed ingestion: consume sweep tasks from the Valkey/Redis queue."""
+    from hangar_bay.ingest.commands import worker_command
+
+    raise typer.Exit(worker_command(load_settings(), scheduler=scheduler, concurrency=concurrency))
+
+
+@cli.command(
+    "esi-sim",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def esi_sim(ctx: typer.Context) -> None:
+    """Run the ESI and EVE SSO simulator: --port 8088 --scale tiny|forge|universe --seed N
+    (--help lists faults and --dump-ground-truth)."""
+    # Imported here only: the application itself never depends on the simulator, and the
+    # simulator owns its options, so they are defined once.
+    from esi_sim.cli import main as sim_main
+
+    raise typer.Exit(sim_main(list(ctx.args)))
+
+
+@cli.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the app")] = 8000,
+    scale: Annotated[
+        str, typer.Option(help="Simulated universe: tiny, forge or universe")
+    ] = "tiny",
+    seed: Annotated[int, typer.Option(help="Universe seed")] = 1,
+    database: Annotated[str, typer.Option(help="SQLite file for the demo")] = "hangar-bay-demo.db",
+) -> None:
+    """Start the ESI simulator and the app together, ingest, and print the URL."""
+    from pathlib import Path
+
+    from esi_sim.config import SimConfig
+    from esi_sim.testing import running_simulator
+    from hangar_bay import migrate as migrations
+    from hangar_bay.ingest.once import run_once
+
+    # A fresh file each time: the demo shows the simulator's universe, nothing older.
+    for suffix in ("", "-wal", "-shm"):
+        Path(database + suffix).unlink(missing_ok=True)
     configure_logging(level="INFO")
-    run(host=host, port=port, scale=scale, seed=seed, speed=speed)
+    # The simulated clock starts now, so ESI's Expires and Date headers match this machine's.
+    sim_config = SimConfig.model_validate(
+        {"scale": scale, "seed": seed, "start_time": dt.datetime.now(dt.UTC)}
+    )
+    with running_simulator(sim_config) as sim:
+        settings = load_settings(
+            database_url=f"sqlite+aiosqlite:///{database}",
+            cache_url="",
+            esi_base_url=sim.base_url,
+            sso_base_url=sim.base_url,
+            esi_user_agent="hangar-bay demo",
+            port=port,
+        )
+        asyncio.run(migrations.upgrade(settings.database_url))
+        summary = asyncio.run(run_once(settings, show_progress=False))
+        typer.echo(summary.line())
+        typer.echo(f"\n  Hangar Bay demo: http://{settings.host}:{port}/\n")
+        _run_server(settings, host=None, port=port, ingest=True)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from hangar_bay.settings import Settings
 def background_hooks(settings: Settings, *, ingest: bool) -> list[BackgroundHook]:
     hooks: list[BackgroundHook] = []
     if ingest:
-        # Filled in by the ingestion package (issue: ingestion).
-        pass
+        from hangar_bay.ingest.scheduler import ingestion_hook
+
+        hooks.append(ingestion_hook)
     return hooks

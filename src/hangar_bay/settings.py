@@ -11,7 +11,7 @@ import datetime as dt
 import secrets
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,6 +76,26 @@ class Settings(BaseSettings):
     regions: Annotated[list[int], NoDecode] = Field(default_factory=list)
     ingest_in_process: bool = True
     ingest_retention_days: int = Field(default=90, ge=1)
+    # httpx (default) or aiohttp (much cheaper per request; needs aiohttp installed).
+    esi_http_client: Literal["httpx", "aiohttp"] = "httpx"
+    # Retry delays grow from this base (exponential, with jitter).
+    esi_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    # Regions swept at the same time by one process.
+    ingest_region_concurrency: int = Field(default=2, ge=1, le=32)
+    # Contracts whose items are fetched and written per transaction.
+    ingest_items_batch: int = Field(default=250, ge=1, le=5000)
+    # Attempts at a listing whose pages disagree (Last-Modified, X-Pages) before giving up.
+    ingest_sweep_attempts: int = Field(default=3, ge=1, le=10)
+    # Re-read auction bids (conditionally) when their cached copy has expired.
+    ingest_refresh_bids: bool = True
+    # How long a failed region waits before it is due again, in seconds.
+    ingest_retry_failed_seconds: float = Field(default=300.0, gt=0)
+    # A region's sweep lock lives this long unless its holder extends it (a killed
+    # process blocks the region at most this long).
+    ingest_lock_seconds: float = Field(default=30.0, ge=1)
+    # Worker mode: a queued or running task not finished within this time is handed to
+    # another worker (killed workers), and a due region is queued again.
+    ingest_requeue_seconds: float = Field(default=600.0, ge=1)
 
     sso_base_url: str = REAL_SSO_BASE_URL
     sso_client_id: str = ""

@@ -1,0 +1,140 @@
+"""A complete pass against the simulator leaves exactly its ground truth in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from esi_sim.testing import RunningSimulator
+from hangar_bay.core.database import Database
+from hangar_bay.ingest.once import run_once
+from hangar_bay.models import Contract, EsiPage, RegionStatus
+from hangar_bay.settings import Settings
+from tests.ingest.truth import database_state, ground_truth, mismatches
+
+
+async def test_once_matches_ground_truth(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    summary = await run_once(ingest_settings, show_progress=False)
+    assert summary.ok, summary.line()
+    state = await database_state(database)
+    truth = ground_truth(sim.sim)
+    assert truth["contracts"]
+    assert mismatches(state, truth) == []
+    ships = [c for c in state["contracts"].values() if c.is_ship_contract]
+    assert ships
+    assert all(c.ship_count >= 1 for c in ships)
+    assert any(c.start_is_structure for c in state["contracts"].values())
+    async with database.sessionmaker() as session:
+        statuses = (await session.execute(select(RegionStatus))).scalars().all()
+    assert statuses
+    assert all(s.last_outcome == "complete" for s in statuses)
+    assert sum(s.contracts_live for s in statuses) == len(truth["contracts"])
+
+
+async def test_search_text_holds_title_items_and_location(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    assert (await run_once(ingest_settings, show_progress=False)).ok
+    state = await database_state(database)
+    ship = next(
+        c for c in state["contracts"].values() if c.is_ship_contract and c.start_location_name
+    )
+    assert ship.search_text == ship.search_text.lower()
+    assert ship.start_location_name.lower() in ship.search_text
+    if ship.title:
+        assert ship.title.lower() in ship.search_text
+
+
+async def test_rerun_before_expiry_sends_no_listing_requests(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    assert (await run_once(ingest_settings, show_progress=False)).ok
+    sim.sim.reset_stats()
+    again = await run_once(ingest_settings, show_progress=False)
+    assert again.ok, again.line()
+    routes = sim.sim.stats.as_dict()["by_route"]
+    assert "contracts" not in routes
+    assert "items" not in routes
+    # Counts carried over from the previous complete sweep still match the data.
+    async with database.sessionmaker() as session:
+        statuses = (await session.execute(select(RegionStatus))).scalars().all()
+    assert sum(s.contracts_live for s in statuses) == len(ground_truth(sim.sim)["contracts"])
+    assert sum(s.items_total for s in statuses) == sum(
+        len(v) for v in (await database_state(database))["items"].values()
+    )
+
+
+async def test_unchanged_pass_sends_only_conditional_requests(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    assert (await run_once(ingest_settings, show_progress=False)).ok
+    # Pretend every stored copy expired while ESI's data stayed the same.
+    async with database.session() as session:
+        await session.execute(update(EsiPage).values(expires=None))
+    sim.sim.reset_stats()
+    again = await run_once(ingest_settings, show_progress=False)
+    assert again.ok, again.line()
+    routes = sim.sim.stats.as_dict()["by_route"]
+    assert set(routes["contracts"]) == {"304"}
+    assert set(routes.get("bids", {"304": 0})) == {"304"}
+    assert "items" not in routes
+    assert again.not_modified >= len(again.results)
+    assert mismatches(await database_state(database), ground_truth(sim.sim)) == []
+
+
+async def test_time_passing_delists_and_adds(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    assert (await run_once(ingest_settings, show_progress=False)).ok
+    before = await database_state(database)
+    sim.sim.clock.advance(4 * 3600)
+    assert (await run_once(ingest_settings, show_progress=False)).ok
+    after = await database_state(database)
+    truth = ground_truth(sim.sim)
+    assert mismatches(after, truth) == []
+    ended = [c for c in after["contracts"].values() if c.ended_at is not None]
+    assert ended, "four hours should end some contracts"
+    for contract in ended:
+        # Delisted, not deleted: the row and its last sighting are kept.
+        assert contract.last_seen_at is not None
+        assert contract.contract_id in before["contracts"]
+    new = after["contracts"].keys() - before["contracts"].keys()
+    assert new, "four hours should bring new contracts"
+
+
+async def test_region_subset_and_unknown_region(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    summary = await run_once(ingest_settings, [10000002, 10000043], show_progress=False)
+    assert summary.ok, summary.line()
+    state = await database_state(database)
+    assert {c.region_id for c in state["contracts"].values()} <= {10000002, 10000043}
+    assert (
+        mismatches(state, ground_truth(sim.sim, [10000002, 10000043]), [10000002, 10000043]) == []
+    )
+    bad = await run_once(ingest_settings, [10000002, 19999999], show_progress=False)
+    assert not bad.ok
+    outcomes = {r.region_id: r.outcome for r in bad.results}
+    assert outcomes == {10000002: "complete", 19999999: "failed"}
+
+
+async def test_failed_listing_delists_nothing(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    from esi_sim.config import FaultConfig
+
+    assert (await run_once(ingest_settings, [10000002], show_progress=False)).ok
+    sim.sim.clock.advance(4 * 3600)
+    sim.sim.set_faults(FaultConfig(error_rate={"contracts": 1.0}))
+    result = await run_once(ingest_settings, [10000002], show_progress=False)
+    assert not result.ok
+    async with database.sessionmaker() as session:
+        ended = (
+            await session.execute(select(Contract).where(Contract.ended_at.is_not(None)))
+        ).all()
+        status = await session.get(RegionStatus, 10000002)
+    assert ended == []
+    assert status is not None
+    assert status.last_outcome == "failed"
+    assert status.last_complete_at is not None
