@@ -47,6 +47,7 @@ from hangar_bay.models import (
     RegionStatus,
     SolarSystem,
     Station,
+    as_utc,
     utcnow,
 )
 
@@ -68,11 +69,6 @@ REGIONS_KEY = "browse:regions:v1"
 
 M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
-
-
-def aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _escape_like(word: str) -> str:
@@ -225,7 +221,7 @@ def sort_order(f: ContractFilters) -> list[Any]:
 def _status(contract: Contract, now: dt.datetime) -> str:
     if contract.ended_at is not None:
         return "ended"
-    if aware(contract.date_expired) <= now:
+    if as_utc(contract.date_expired) <= now:
         return "expired"
     return "outstanding"
 
@@ -290,9 +286,9 @@ def _summary_fields(
         "region_name": region_name,
         "issuer_id": contract.issuer_id,
         "issuer_name": issuer_name,
-        "date_issued": aware(contract.date_issued),
-        "date_expired": aware(contract.date_expired),
-        "ended_at": aware(contract.ended_at) if contract.ended_at else None,
+        "date_issued": as_utc(contract.date_issued),
+        "date_expired": as_utc(contract.date_expired),
+        "ended_at": as_utc(contract.ended_at) if contract.ended_at else None,
         "price": contract.price,
         "buyout": contract.buyout,
         "collateral": contract.collateral,
@@ -499,7 +495,7 @@ async def get_contract(
     contract, region_name, issuer_name, system_name, corporation_name, end_name = row
     items = (await _items_of(session, [contract_id])).get(contract_id, [])
     bids = [
-        {"bid_id": b.bid_id, "date_bid": aware(b.date_bid), "amount": b.amount}
+        {"bid_id": b.bid_id, "date_bid": as_utc(b.date_bid), "amount": b.amount}
         for b in await session.scalars(
             select(ContractBid)
             .where(ContractBid.contract_id == contract_id)
@@ -580,7 +576,7 @@ async def region_freshness(session: AsyncSession) -> list[RegionFreshness]:
         RegionFreshness(
             region_id=status.region_id,
             name=name,
-            last_complete_at=aware(status.last_complete_at) if status.last_complete_at else None,
+            last_complete_at=as_utc(status.last_complete_at) if status.last_complete_at else None,
             last_outcome=status.last_outcome,
             contracts_live=status.contracts_live,
             ship_contracts_live=status.ship_contracts_live,

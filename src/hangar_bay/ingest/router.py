@@ -9,8 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from hangar_bay.core.state import SessionDep
-from hangar_bay.ingest.writes import aware
-from hangar_bay.models import Region, RegionStatus, utcnow
+from hangar_bay.models import Region, RegionStatus, as_utc, utcnow
 from hangar_bay.ops.freshness import STALE_AFTER
 
 router = APIRouter(prefix="/api/v1", tags=["regions"])
@@ -47,15 +46,15 @@ async def list_regions(session: SessionDep) -> RegionList:
     out: list[RegionFreshness] = []
     for region_id in sorted(names.keys() | statuses.keys()):
         status = statuses.get(region_id)
-        complete = aware(status.last_complete_at) if status else None
+        complete = as_utc(status.last_complete_at) if status else None
         out.append(
             RegionFreshness(
                 region_id=region_id,
                 name=names.get(region_id),
                 last_complete_at=complete,
-                last_attempt_at=aware(status.last_attempt_at) if status else None,
+                last_attempt_at=as_utc(status.last_attempt_at) if status else None,
                 last_outcome=status.last_outcome if status else None,
-                next_due_at=aware(status.next_due_at) if status else None,
+                next_due_at=as_utc(status.next_due_at) if status else None,
                 contracts_live=status.contracts_live if status else 0,
                 ship_contracts_live=status.ship_contracts_live if status else 0,
                 items_total=status.items_total if status else 0,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from typing_extensions import TypedDict
 
 from hangar_bay.core.logging import get_logger
+from hangar_bay.models import as_utc
 
 log = get_logger(__name__)
 
@@ -21,10 +22,6 @@ Id = int  # 64-bit in the database; Python ints are unbounded.
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class ContractRow(_Row):
@@ -48,7 +45,7 @@ class ContractRow(_Row):
     @field_validator("date_issued", "date_expired")
     @classmethod
     def _utc(cls, value: dt.datetime) -> dt.datetime:
-        return _aware(value).astimezone(dt.UTC)
+        return as_utc(value).astimezone(dt.UTC)
 
     @field_validator("type")
     @classmethod
@@ -129,7 +126,7 @@ class BidRow(_Row):
     @field_validator("date_bid")
     @classmethod
     def _utc(cls, value: dt.datetime) -> dt.datetime:
-        return _aware(value).astimezone(dt.UTC)
+        return as_utc(value).astimezone(dt.UTC)
 
 
 class TypeInfo(_Row):

@@ -19,8 +19,7 @@ from hangar_bay.esi.errors import EsiError
 from hangar_bay.esi.governor import Governor
 from hangar_bay.ingest.sweep import ProgressFn, RegionSweeper, SweepResult
 from hangar_bay.ingest.universe import Incomplete, Universe
-from hangar_bay.ingest.writes import aware
-from hangar_bay.models import RegionStatus, utcnow
+from hangar_bay.models import RegionStatus, as_utc, utcnow
 from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
@@ -96,7 +95,7 @@ class Ingestor:
         due: list[int] = []
         upcoming: list[dt.datetime] = []
         for region_id in region_ids:
-            at = aware(rows.get(region_id))
+            at = as_utc(rows.get(region_id))
             if at is None or at <= now:
                 due.append(region_id)
             else:

@@ -46,14 +46,20 @@ from hangar_bay.ingest.universe import (
 )
 from hangar_bay.ingest.writes import (
     PageState,
-    aware,
     chunks,
     insert_items,
     load_pages,
     save_pages,
     upsert,
 )
-from hangar_bay.models import Contract, ContractBid, ContractItem, RegionStatus, utcnow
+from hangar_bay.models import (
+    Contract,
+    ContractBid,
+    ContractItem,
+    RegionStatus,
+    as_utc,
+    utcnow,
+)
 from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
@@ -358,7 +364,7 @@ class RegionSweeper:
             # Every live contract was in the region's previous complete listing, so that is
             # when a delisted one was last seen. Stamping each live row on every sweep
             # instead would rewrite every row (and index entry) of a region per sweep.
-            last_listing = aware(previous.last_complete_at) if previous is not None else None
+            last_listing = as_utc(previous.last_complete_at) if previous is not None else None
         gone = sorted(live - listed)
         for batch in chunks(gone, 1000):
             values: dict[str, Any] = {"ended_at": now}

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.core.database import Database
-from hangar_bay.models import ContractItem, EsiPage
+from hangar_bay.models import ContractItem, EsiPage, as_utc
 
 T = TypeVar("T")
 
@@ -139,13 +139,6 @@ class Writer:
             yield session
 
 
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite returns naive datetimes even for timezone-aware columns.
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 class PageState:
     """What is known about one ESI page: its validators and what it held."""
 
@@ -179,7 +172,7 @@ async def load_pages(session: AsyncSession, urls: Sequence[str]) -> dict[str, Pa
             except orjson.JSONDecodeError:
                 payload = None
             found[row.url] = PageState(
-                row.url, row.etag, aware(row.last_modified), aware(row.expires), payload
+                row.url, row.etag, as_utc(row.last_modified), as_utc(row.expires), payload
             )
     return found
 

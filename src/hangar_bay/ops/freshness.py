@@ -8,15 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hangar_bay.core.database import Database
-from hangar_bay.models import RegionStatus, utcnow
+from hangar_bay.models import RegionStatus, as_utc, utcnow
 
 # A region is stale when its last complete sweep is older than a few ESI cache windows.
 STALE_AFTER = dt.timedelta(hours=2)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def freshness_report(database: Database) -> dict[str, Any]:
@@ -28,8 +23,8 @@ async def freshness_report(database: Database) -> dict[str, Any]:
             select(func.count()).where(RegionStatus.last_outcome.in_(("failed", "partial")))
         )
     now = utcnow()
-    completes = [_aware(at) for _, at in rows if at is not None]
-    stale = [rid for rid, at in rows if at is None or now - _aware(at) > STALE_AFTER]
+    completes = [as_utc(at) for _, at in rows if at is not None]
+    stale = [rid for rid, at in rows if at is None or now - as_utc(at) > STALE_AFTER]
     return {
         "regions_tracked": len(rows),
         "regions_stale": len(stale),
