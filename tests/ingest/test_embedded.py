@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from asgi_lifespan import LifespanManager
-from sqlalchemy import func, select
 
 from esi_sim.testing import RunningSimulator
 from hangar_bay.app import create_app
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.ingest.sweep import GENERATION_KEY
-from hangar_bay.models import RegionStatus
 from hangar_bay.runtime import background_hooks
 from hangar_bay.settings import Settings
-from tests.ingest.truth import database_state, ground_truth, mismatches
+from tests.ingest.truth import database_state, ground_truth, mismatches, wait_complete
 
 REGIONS = [10000002, 10000043, 10000032]
 
@@ -31,21 +27,7 @@ async def test_serve_ingests_in_process_and_reports_freshness(
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            complete = 0
-            for _ in range(600):
-                async with database.sessionmaker() as session:
-                    complete = int(
-                        await session.scalar(
-                            select(func.count())
-                            .select_from(RegionStatus)
-                            .where(RegionStatus.last_outcome == "complete")
-                        )
-                        or 0
-                    )
-                if complete == len(REGIONS):
-                    break
-                await asyncio.sleep(0.1)
-            assert complete == len(REGIONS)
+            await wait_complete(database, len(REGIONS), 60)
             regions = (await http.get("/api/v1/regions")).json()["regions"]
             ready = (await http.get("/ready")).json()
             metrics = (await http.get("/metrics")).text

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from esi_sim.config import FaultConfig, Latency
 from esi_sim.testing import RunningSimulator
 from hangar_bay.core.database import Database
-from hangar_bay.models import Contract, RegionStatus
+from hangar_bay.models import Contract
 from hangar_bay.settings import Settings
 from tests.conftest import TEST_CACHE_URL
 from tests.ingest.conftest import SimProcess
 from tests.ingest.test_cli import cli_env
-from tests.ingest.truth import database_state, ground_truth, mismatches
+from tests.ingest.truth import database_state, ground_truth, mismatches, wait_complete
 
 pytestmark = pytest.mark.skipif(
     not TEST_CACHE_URL.startswith("redis"),
@@ -70,24 +70,6 @@ def workers(env: dict[str, str], count: int) -> Iterator[list[subprocess.Popen[b
 async def region_count(base_url: str) -> int:
     async with httpx.AsyncClient(base_url=base_url) as http:
         return len((await http.get("/latest/universe/regions/")).json())
-
-
-async def wait_complete(database: Database, regions: int, timeout: float) -> None:
-    complete = 0
-    for _ in range(int(timeout / 0.5)):
-        async with database.sessionmaker() as session:
-            complete = int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(RegionStatus)
-                    .where(RegionStatus.last_outcome == "complete")
-                )
-                or 0
-            )
-        if complete >= regions:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"only {complete}/{regions} regions complete after {timeout}s")
 
 
 async def test_scheduler_and_two_workers_reach_ground_truth(

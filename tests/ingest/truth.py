@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hangar_bay.core.database import Database
-from hangar_bay.models import Contract, ContractBid, ContractItem, EntityName
+from hangar_bay.models import Contract, ContractBid, ContractItem, EntityName, RegionStatus
 
 FIELDS = (
     "type",
@@ -149,3 +150,22 @@ def mismatches(
 
 def duplicate_free(state: dict[str, Any]) -> bool:
     return all(len(set(rows)) == len(rows) for rows in state["items"].values())
+
+
+async def wait_complete(database: Database, regions: int, timeout: float) -> None:
+    """Poll region_status until `regions` regions report a complete sweep."""
+    complete = 0
+    for _ in range(int(timeout / 0.5)):
+        async with database.sessionmaker() as session:
+            complete = int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(RegionStatus)
+                    .where(RegionStatus.last_outcome == "complete")
+                )
+                or 0
+            )
+        if complete >= regions:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"only {complete}/{regions} regions complete after {timeout}s")
