@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     regions: Annotated[list[int], NoDecode] = Field(default_factory=list)
     ingest_in_process: bool = True
     ingest_retention_days: int = Field(default=90, ge=1)
-    # httpx (default) or aiohttp (much cheaper per request; needs aiohttp installed).
-    esi_http_client: Literal["httpx", "aiohttp"] = "httpx"
+    # httpx (default), aiohttp or httptools: the last two cost much less CPU per request
+    # (see docs/benchmarks.md); ingestion processes should use httptools.
+    esi_http_client: Literal["httpx", "aiohttp", "httptools"] = "httpx"
     # Retry delays grow from this base (exponential, with jitter).
     esi_backoff_base_seconds: float = Field(default=0.5, ge=0)
     # Regions swept at the same time by one process.

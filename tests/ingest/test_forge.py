@@ -18,7 +18,7 @@ async def test_forge_once_is_exact(
     ingest = sim_settings(
         settings,
         forge_sim.base_url,
-        esi_http_client="aiohttp",
+        esi_http_client="httptools",
         esi_max_concurrency=32,
         ingest_items_batch=500,
     )

@@ -37,7 +37,7 @@ def worker_env(settings: Settings, base_url: str, **extra: str) -> dict[str, str
         HANGAR_INGEST_LOCK_SECONDS="3",
         # A region left partial by a killed worker is due again soon.
         HANGAR_INGEST_RETRY_FAILED_SECONDS="2",
-        HANGAR_ESI_HTTP_CLIENT="aiohttp",
+        HANGAR_ESI_HTTP_CLIENT="httptools",
         **extra,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import importlib.util
 import random
 import time
@@ -24,7 +25,13 @@ from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.errors import EsiError, PermanentEsiError, TransientEsiError
 from hangar_bay.esi.governor import Governor, RateLimiter
-from hangar_bay.esi.transport import AiohttpTransport, HttpxTransport, Transport, TransportFailure
+from hangar_bay.esi.transport import (
+    AiohttpTransport,
+    HttptoolsTransport,
+    HttpxTransport,
+    Transport,
+    TransportFailure,
+)
 from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
@@ -37,6 +44,13 @@ MAX_BACKOFF_SECONDS = 30.0
 def parse_http_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
+    return _parse_http_date(value)
+
+
+# Every response carries Date and most carry Expires; within a second they are the same
+# few strings, and parsing each one again was a visible share of ingestion's CPU.
+@functools.lru_cache(maxsize=256)
+def _parse_http_date(value: str) -> dt.datetime | None:
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -110,6 +124,8 @@ class EsiClient:
         self.metrics = metrics
         self.sleep = sleep
         self.stats = RequestStats()
+        # prometheus' labels() lookup per request, done once per (route, status).
+        self._counters: dict[tuple[str, str], Any] = {}
         # ESI's clock minus ours, from the last Date header. Expires and Last-Modified are
         # in ESI's time; comparing them with ours would misjudge freshness by the skew.
         self.clock_offset: float | None = None
@@ -119,7 +135,12 @@ class EsiClient:
         if status == "304":
             self.stats.not_modified += 1
         if self.metrics is not None:
-            self.metrics.esi_requests.labels(route, status).inc()
+            counter = self._counters.get((route, status))
+            if counter is None:
+                counter = self._counters[route, status] = self.metrics.esi_requests.labels(
+                    route, status
+                )
+            counter.inc()
 
     def _backoff(self, attempt: int) -> float:
         delay = min(MAX_BACKOFF_SECONDS, self.backoff_base * 2**attempt)
@@ -226,12 +247,14 @@ def build_client(
     metrics: Metrics | None = None,
 ) -> EsiClient:
     """The configured client; ``http`` is the app's shared httpx client (used unless
-    settings choose aiohttp)."""
+    settings choose aiohttp or httptools)."""
     transport: Transport = HttpxTransport(http)
-    if settings.esi_http_client == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
-        log.warning("aiohttp_missing", fallback="httpx")
-    elif settings.esi_http_client == "aiohttp":
-        transport = AiohttpTransport(
+    choice = settings.esi_http_client
+    if choice != "httpx" and importlib.util.find_spec(choice) is None:
+        log.warning("http_client_missing", wanted=choice, fallback="httpx")
+    elif choice != "httpx":
+        kind = AiohttpTransport if choice == "aiohttp" else HttptoolsTransport
+        transport = kind(
             settings.esi_base_url,
             headers={
                 "User-Agent": settings.user_agent,

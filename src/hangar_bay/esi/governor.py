@@ -167,13 +167,19 @@ class RateLimiter:
         self.updated = clock()
         self._lock = asyncio.Lock()
 
+    def _take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
     async def acquire(self) -> None:
+        # Nobody queued and a token there: no lock (nothing awaits between check and take).
+        if not self._lock.locked() and self._take():
+            return
         async with self._lock:
-            while True:
-                now = self.clock()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
+            while not self._take():
                 await self.sleep((1 - self.tokens) / self.rate)
