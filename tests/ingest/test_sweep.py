@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
 from esi_sim.testing import RunningSimulator
@@ -138,3 +139,49 @@ async def test_failed_listing_delists_nothing(
     assert status is not None
     assert status.last_outcome == "failed"
     assert status.last_complete_at is not None
+
+
+async def test_unresolvable_types_are_handed_on_and_their_contracts_wait(
+    database: Database,
+    ingest_settings: Settings,
+    sim: RunningSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hangar_bay.app import build_esi_client
+    from hangar_bay.core.cache import MemoryCache, ResilientCache
+    from hangar_bay.ingest.service import Ingestor
+    from hangar_bay.ingest.universe import Incomplete, TypeFacts, Universe
+
+    http = build_esi_client(ingest_settings)
+    ingestor = Ingestor.build(
+        database=database,
+        cache=ResilientCache(MemoryCache()),
+        http=http,
+        settings=ingest_settings,
+    )
+    handed: list[list[int]] = []
+
+    async def record(type_ids: list[int]) -> None:
+        handed.append(type_ids)
+
+    async def types_down(self: Universe, type_ids: object) -> dict[int, TypeFacts]:
+        raise Incomplete("type lookups failing")
+
+    ingestor.sweeper.types_missing = record
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(Universe, "ensure_types", types_down)
+            result = await ingestor.sweep_region(10000002, wait=True)
+        assert result.outcome == "partial"
+        assert result.items_pending > 0
+        truth = sim.sim.ground_truth(region_ids=[10000002])["contracts"]
+        wanted = {i["type_id"] for c in truth for i in c.get("items") or []}
+        assert handed
+        assert {t for batch in handed for t in batch} == wanted
+        # Once types resolve again, the waiting contracts are picked up.
+        result = await ingestor.sweep_region(10000002, wait=True)
+        assert result.outcome == "complete"
+        assert result.items_pending == 0
+    finally:
+        await ingestor.esi.close()
+        await http.aclose()

@@ -18,9 +18,9 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.core.cache import Cache
@@ -90,6 +90,20 @@ CONTRACT_COLUMNS = (
 )
 
 
+_contracts = cast(Table, Contract.__table__)
+# What a contract's items decide: one statement, executed once per contract of a batch.
+_DERIVED_UPDATE = (
+    update(_contracts)
+    .where(_contracts.c.contract_id == bindparam("b_contract_id"))
+    .values(
+        items_status=bindparam("b_items_status"),
+        is_ship_contract=bindparam("b_is_ship_contract"),
+        ship_count=bindparam("b_ship_count"),
+        search_text=bindparam("b_search_text"),
+    )
+)
+
+
 def listing_url(region_id: int, page: int) -> str:
     return f"/contracts/public/{region_id}/?page={page}"
 
@@ -145,6 +159,14 @@ class _ItemsOutcome:
     bids_state: PageState | None = None
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """The region's last recorded sweep, as the current one starts."""
+
+    complete: bool
+    last_complete_at: dt.datetime | None
+
+
 ProgressFn = Callable[[int, str, int], None]
 # Runs one items batch somewhere (this process, or a worker): (written, left pending).
 ItemsDispatch = Callable[[list[int]], Awaitable[tuple[int, int]]]
@@ -175,6 +197,9 @@ class RegionSweeper:
         self.metrics = metrics
         self.clock = clock
         self.items_dispatch: ItemsDispatch | None = None
+        # Told which types could not be resolved now (their contracts stay pending); the
+        # worker queues a type-resolution task, so the next sweep finds them stored.
+        self.types_missing: Callable[[list[int]], Awaitable[object]] | None = None
 
     # --- the listing ---------------------------------------------------------------------
 
@@ -348,24 +373,44 @@ class RegionSweeper:
             )
             return set(result.scalars())
 
-    async def _delist(self, region_id: int, listed: set[int], result: SweepResult) -> None:
-        now = self.clock()
+    async def _previous(self, region_id: int) -> _Previous:
         async with self.database.sessionmaker() as session:
-            live = set(
-                (
-                    await session.execute(
-                        select(Contract.contract_id).where(
-                            Contract.region_id == region_id, Contract.ended_at.is_(None)
+            status = await session.get(RegionStatus, region_id)
+        if status is None:
+            return _Previous(complete=False, last_complete_at=None)
+        return _Previous(
+            complete=status.last_outcome == "complete",
+            last_complete_at=as_utc(status.last_complete_at),
+        )
+
+    async def _delist(
+        self,
+        region_id: int,
+        listed: set[int],
+        result: SweepResult,
+        previous: _Previous,
+        listing_unchanged: bool,
+    ) -> None:
+        now = self.clock()
+        gone: list[int] = []
+        # The same listing as at the last complete sweep, which delisted everything not
+        # in it: nothing can be missing now, so skip reading every live id of the region.
+        if not (listing_unchanged and previous.complete):
+            async with self.database.sessionmaker() as session:
+                live = set(
+                    (
+                        await session.execute(
+                            select(Contract.contract_id).where(
+                                Contract.region_id == region_id, Contract.ended_at.is_(None)
+                            )
                         )
-                    )
-                ).scalars()
-            )
-            previous = await session.get(RegionStatus, region_id)
-            # Every live contract was in the region's previous complete listing, so that is
-            # when a delisted one was last seen. Stamping each live row on every sweep
-            # instead would rewrite every row (and index entry) of a region per sweep.
-            last_listing = as_utc(previous.last_complete_at) if previous is not None else None
-        gone = sorted(live - listed)
+                    ).scalars()
+                )
+            gone = sorted(live - listed)
+        # Every live contract was in the region's previous complete listing, so that is
+        # when a delisted one was last seen. Stamping each live row on every sweep instead
+        # would rewrite every row (and index entry) of a region per sweep.
+        last_listing = previous.last_complete_at
         for batch in chunks(gone, 1000):
             values: dict[str, Any] = {"ended_at": now}
             if last_listing is not None:
@@ -488,6 +533,14 @@ class RegionSweeper:
         except Incomplete as exc:
             log.info("types_incomplete", error=str(exc))
             types = self.universe.known_types(type_ids)
+            missing = {
+                t for t in type_ids if t not in types and not self.universe.is_unknown_type(t)
+            }
+            if missing and self.types_missing is not None:
+                try:
+                    await self.types_missing(sorted(missing))
+                except Exception as queue_error:  # the next sweep retries them anyway
+                    log.warning("types_not_queued", error=str(queue_error)[:200])
         return await self._write_items(batch, outcomes, types)
 
     async def _items(self, region_id: int, result: SweepResult, progress: ProgressFn) -> bool:
@@ -604,7 +657,11 @@ class RegionSweeper:
                 if not same:
                     continue
                 if status == "fetched":
-                    await session.execute(update(Contract), same)
+                    # Core executemany: the ORM's bulk update by primary key spent more
+                    # CPU assembling parameters than the database spent on the rows.
+                    await session.execute(
+                        _DERIVED_UPDATE, [{f"b_{k}": v for k, v in u.items()} for u in same]
+                    )
                 else:
                     await session.execute(
                         update(Contract)
@@ -691,6 +748,7 @@ class RegionSweeper:
         attempt_at = self.clock()
         pages: list[Page] = []
         try:
+            previous = await self._previous(region_id)
             pages = await self._listing(region_id)
             result.pages = len(pages)
             progress(region_id, "listing", len(pages))
@@ -698,13 +756,17 @@ class RegionSweeper:
             listed = {cid for p in pages for cid in p.ids}
             lossy = any(p.lossy for p in pages)
             malformed = sum(p.malformed for p in pages)
+            unchanged = all(p.rows is None for p in pages)
             if not lossy:
-                await self._delist(region_id, listed, result)
+                await self._delist(region_id, listed, result, previous, unchanged)
             items_ok = await self._items(region_id, result, progress)
             bids_ok = True
             if self.settings.ingest_refresh_bids:
                 bids_ok = await self._refresh_bids(region_id, result)
-            names_ok = await self._names(region_id, result)
+            names_ok = True
+            # No contract written since a complete sweep: every issuer is already named.
+            if result.contracts_written or not previous.complete:
+                names_ok = await self._names(region_id, result)
             complete = locations_ok and items_ok and bids_ok and names_ok and not malformed
             if malformed:
                 result.problems.append(f"{malformed} malformed listing rows skipped")

@@ -230,6 +230,7 @@ async def run_worker(settings: Settings, *, scheduler: bool = True, concurrency:
         database=database, cache=cache, http=http, settings=settings, metrics=metrics
     )
     ingestor.sweeper.items_dispatch = _dispatcher(queues, settings)
+    ingestor.sweeper.types_missing = queues.resolve_types.kiq
     CONTEXT.ingestor = ingestor
     stop = asyncio.Event()
     await queues.regions.startup()
