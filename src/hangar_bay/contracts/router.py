@@ -25,7 +25,7 @@ from hangar_bay.contracts.schemas import (
     Taxonomy,
 )
 from hangar_bay.core.errors import NotFound
-from hangar_bay.core.state import CacheDep, SessionDep
+from hangar_bay.core.state import CacheDep, DatabaseDep
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
 
@@ -87,9 +87,10 @@ def parse_filters(request: Request) -> ContractFilters:
     "of them, the total and the count per contract type. Plural parameters repeat: "
     "`?group_id=25&group_id=26`.",
 )
-async def list_contracts(request: Request, session: SessionDep, cache: CacheDep) -> Response:
+async def list_contracts(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
     filters = parse_filters(request)
-    etag, body, _ = await service.cached_list_entry(session, cache, filters)
+    # The database, not a session: a cache hit should not pay for setting one up.
+    etag, body, _ = await service.cached_list_entry(database, cache, filters)
     return etag_response(request, etag, body, media_type=JSON, max_age=LIST_MAX_AGE)
 
 
@@ -114,13 +115,14 @@ def detail_cache_key(contract_id: int) -> str:
 async def get_contract(
     request: Request,
     contract_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[190000001])],
-    session: SessionDep,
+    database: DatabaseDep,
     cache: CacheDep,
 ) -> Response:
     key = detail_cache_key(contract_id)
     gen, entry = await service.read_entry(cache, key)
     if entry is None:
-        detail = await service.get_contract(session, contract_id)
+        async with database.session() as session:
+            detail = await service.get_contract(session, contract_id)
         if detail is None:
             raise NotFound(f"contract {contract_id}")
         # orjson, like the list, so both endpoints write timestamps the same way.
@@ -137,12 +139,11 @@ async def get_contract(
     summary="Ship groups and types on offer",
     description="Every ship group (class) and type that at least one live contract offers.",
 )
-async def get_taxonomy(request: Request, session: SessionDep, cache: CacheDep) -> Response:
-    result = await service.cached_model(
-        cache,
-        service.TAXONOMY_KEY,
-        Taxonomy,
-        lambda: service.taxonomy(session),
-    )
+async def get_taxonomy(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
+    async def build() -> Taxonomy:
+        async with database.session() as session:
+            return await service.taxonomy(session)
+
+    result = await service.cached_model(cache, service.TAXONOMY_KEY, Taxonomy, build)
     body = result.model_dump_json().encode()
     return cached_response(request, body, media_type=JSON, max_age=LIST_MAX_AGE)

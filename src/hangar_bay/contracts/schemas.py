@@ -50,6 +50,9 @@ EveId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Isk = Annotated[float, Field(ge=0, le=MAX_ISK, allow_inf_nan=False)]
 
 LIST_FIELDS = ("type_id", "group_id", "region_id", "security", "contract_type", "issuer_id")
+# Parameters that leave the per-type counts unchanged: the order and the window of the
+# page, and contract_type, which the counts ignore so each type's tab can show its number.
+NOT_COUNTED = frozenset({"sort", "page", "size", "contract_type"})
 
 
 class ContractFilters(BaseModel):
@@ -203,6 +206,11 @@ class ContractFilters(BaseModel):
     def cache_key(self) -> str:
         digest = hashlib.blake2b(self.model_dump_json().encode(), digest_size=16)
         return digest.hexdigest()
+
+    def counts_key(self) -> str:
+        """Equal for exactly the views whose per-type counts (and so totals) are equal."""
+        dumped = self.model_dump_json(exclude=set(NOT_COUNTED))
+        return hashlib.blake2b(dumped.encode(), digest_size=16).hexdigest()
 
     @classmethod
     def from_multi(cls, items: list[tuple[str, str]]) -> ContractFilters:

@@ -2,10 +2,13 @@
 
 A list costs three statements whatever the page size: counts per contract type (which
 also give the total), the page of contracts with their names joined in, and every item
-of that page in one ``IN`` query (a fourth resolves a ship class to its types).
-Results are cached per (normalised parameters, ingestion generation), so a finished
-sweep, which bumps the generation, invalidates them all at once without anyone having
-to find and delete keys.
+of that page in one ``IN`` query (a fourth resolves a ship class to its types); two
+when the view's counts are cached. Results are cached stamped with the ingestion
+generation, so a finished sweep, which bumps the generation, invalidates them all at
+once without anyone having to find and delete keys. The counts are cached apart from
+the pages, keyed by the filters that decide them, so every page and sort of one view
+shares one count per generation; the sweep that bumps the generation counts the two
+default views at once (:func:`warm_counts`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from hangar_bay.contracts.http import etag_for, pack, unpack
@@ -34,7 +37,8 @@ from hangar_bay.contracts.schemas import (
     TaxonomyGroup,
     TaxonomyType,
 )
-from hangar_bay.core.cache import ResilientCache
+from hangar_bay.core.cache import Cache, CacheError, ResilientCache
+from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
 from hangar_bay.models import (
     Contract,
@@ -61,6 +65,12 @@ GENERATION_KEY = "ingest:generation"
 # Results also depend on the clock (a contract past its expiry drops out), so even
 # without a new sweep a cached list is only trusted briefly.
 LIST_TTL = 60.0
+# Counts outlive a page entry only as long: they too go stale as contracts expire, and a
+# total may then be off by the contracts that expired since, for at most this long.
+COUNTS_TTL = LIST_TTL
+# The views a sweep counts ahead of the first visitor (warm_counts): the front page and
+# "all contracts", whose counts cover every live contract (~25-30 ms at universe scale).
+DEFAULT_VIEWS = (ContractFilters(), ContractFilters(ships_only=False))
 # The ship taxonomy and the region list change slowly and cost a scan of every live
 # ship item (~150 ms at universe scale): they outlive sweeps and refresh on a timer.
 STATIC_TTL = 600.0
@@ -385,24 +395,44 @@ async def _group_types(session: AsyncSession, group_ids: Sequence[int]) -> list[
     return [type_id for (type_id,) in rows]
 
 
-async def list_page(
-    session: AsyncSession, f: ContractFilters, *, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """One page of results in the :class:`ContractPage` shape, as plain data."""
-    now = now or utcnow()
+async def _browse_connection(session: AsyncSession) -> AsyncConnection:
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         # These queries take milliseconds: starting parallel workers costs more than it
         # saves (measured on 2 cores: 67 ms with a worker, 18 ms without, bench/query.py).
         await conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    group_types = await _group_types(session, f.group_id) if f.group_id else None
-    conds = filter_conditions(f, now, group_types=group_types)
+    return conn
+
+
+async def _count_by_type(
+    conn: AsyncConnection, conds: Sequence[ColumnElement[bool]]
+) -> dict[str, int]:
     counted = await conn.execute(
         select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
     )
     counts: dict[str, int] = dict.fromkeys(CONTRACT_TYPES[:4], 0)
     for contract_type, count in counted:
         counts[contract_type] = count
+    return counts
+
+
+async def list_page(
+    session: AsyncSession,
+    f: ContractFilters,
+    *,
+    now: dt.datetime | None = None,
+    counts: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """One page of results in the :class:`ContractPage` shape, as plain data.
+
+    ``counts``: the per-type counts of ``f``'s view when already known (cached), which
+    spares the one statement whose cost grows with the number of matching contracts.
+    """
+    now = now or utcnow()
+    conn = await _browse_connection(session)
+    group_types = await _group_types(session, f.group_id) if f.group_id else None
+    conds = filter_conditions(f, now, group_types=group_types)
+    counts = dict(counts) if counts is not None else await _count_by_type(conn, conds)
     wanted: list[str] = list(f.contract_type) or list(counts)
     total = sum(counts.get(t, 0) for t in wanted)
     pages = max(1, math.ceil(total / f.size))
@@ -597,66 +627,166 @@ def _parse_generation(raw: bytes | None) -> int:
         return 0
 
 
-async def generation(cache: ResilientCache) -> int:
+def _of_generation(raw: bytes | None, gen: int) -> bytes | None:
+    """The payload of a stamped entry if it was stamped with ``gen``, else ``None``."""
+    if raw is None:
+        return None
+    stamp, sep, payload = raw.partition(b"\n")
+    if not sep or stamp != str(gen).encode():
+        return None
+    return payload
+
+
+async def generation(cache: Cache) -> int:
     return _parse_generation(await cache.get(GENERATION_KEY))
 
 
-async def read_entry(cache: ResilientCache, key: str) -> tuple[int, tuple[str, bytes] | None]:
-    """The current generation, and the (ETag, body) stored under ``key`` if it is of it.
+async def read_stamped(cache: Cache, keys: Sequence[str]) -> tuple[int, list[bytes | None]]:
+    """The current generation, and for each key its payload if stamped with it.
 
-    Two plain reads, one after the other. Entries are stamped with their generation
-    instead of being keyed by it, so a sweep's new results overwrite the old ones
-    rather than leaving them to expire, and an entry from before the last sweep is
-    never served. (Sending both reads at once with ``asyncio.gather`` was measured
-    slower on this machine: 0.48-0.52 ms against 0.38-0.40 ms at p50, because Redis
-    answers one command at a time and the second connection and tasks cost more than
-    the overlap saves. A pipelined MGET would make it one round trip.)
+    One round trip: the generation and the entries come in one multi-get, so a hit costs
+    the same single cache read as an unstamped entry would. (Reading the generation
+    first and the entry next cost two; sending both at once on two connections was
+    measured slower still.) Entries are stamped with their generation instead of being
+    keyed by it, so a sweep's new results overwrite the old ones rather than leaving
+    them to expire, and an entry from before the last sweep is never served.
     """
-    gen = _parse_generation(await cache.get(GENERATION_KEY))
-    raw = await cache.get(key)
-    if raw is None:
-        return gen, None
-    stamp, sep, packed = raw.partition(b"\n")
-    if not sep or stamp != str(gen).encode():
-        return gen, None
-    return gen, unpack(packed)
+    raw = await cache.mget([GENERATION_KEY, *keys])
+    gen = _parse_generation(raw[0])
+    return gen, [_of_generation(value, gen) for value in raw[1:]]
+
+
+async def read_entry(cache: Cache, key: str) -> tuple[int, tuple[str, bytes] | None]:
+    """The current generation, and the (ETag, body) stored under ``key`` if it is of it."""
+    gen, (payload,) = await read_stamped(cache, [key])
+    return gen, None if payload is None else unpack(payload)
 
 
 async def write_entry(
-    cache: ResilientCache, key: str, gen: int, etag: str, body: bytes, *, ttl: float
+    cache: Cache, key: str, gen: int, etag: str, body: bytes, *, ttl: float
 ) -> None:
-    """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_entry)."""
+    """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped)."""
     await cache.set(key, str(gen).encode() + b"\n" + pack(body, etag), ttl=ttl)
 
 
 def list_cache_key(f: ContractFilters) -> str:
-    # v3: stamped with the generation and packed (ETag + body), see read_entry.
+    # v3: stamped with the generation and packed (ETag + body), see read_stamped.
     return f"browse:list:v3:{f.cache_key()}"
 
 
+def counts_cache_key(f: ContractFilters) -> str:
+    # Keyed by the counted filters only: the pages and sorts of a view share one entry,
+    # and any other filter set has a key, and so a count, of its own.
+    return f"browse:counts:v1:{f.counts_key()}"
+
+
+def _decode_counts(payload: bytes | None) -> dict[str, int] | None:
+    if payload is None:
+        return None
+    try:
+        counts = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        counts = None
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and type(v) is int for k, v in counts.items()
+    ):
+        log.warning("cache_entry_invalid", key="browse:counts")
+        return None
+    return counts
+
+
+async def write_counts(
+    cache: Cache, f: ContractFilters, gen: int, counts: Mapping[str, int]
+) -> None:
+    """Store the per-type counts of ``f``'s view for generation ``gen``."""
+    value = str(gen).encode() + b"\n" + orjson.dumps(dict(counts))
+    await cache.set(counts_cache_key(f), value, ttl=COUNTS_TTL)
+
+
+async def _lookup_list(
+    cache: Cache, f: ContractFilters
+) -> tuple[int, tuple[str, bytes] | None, dict[str, int] | None]:
+    """The generation, the list entry of ``f`` and its view's counts, in one round trip."""
+    gen, (entry, counts) = await read_stamped(cache, [list_cache_key(f), counts_cache_key(f)])
+    return gen, None if entry is None else unpack(entry), _decode_counts(counts)
+
+
+async def _store_list(
+    session: AsyncSession,
+    cache: Cache,
+    f: ContractFilters,
+    gen: int,
+    counts: dict[str, int] | None,
+) -> tuple[str, bytes]:
+    page = await list_page(session, f, counts=counts)
+    if counts is None:
+        await write_counts(cache, f, gen, page["counts"])
+    body = orjson.dumps(page)
+    etag = etag_for(body)
+    await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=LIST_TTL)
+    return etag, body
+
+
 async def cached_list_entry(
-    session: AsyncSession, cache: ResilientCache, f: ContractFilters
+    database: Database, cache: ResilientCache, f: ContractFilters
 ) -> tuple[str, bytes, int]:
     """The list as (ETag, JSON bytes) and the generation it belongs to, cached.
 
-    A hit is two small cache reads (see :func:`read_entry`) and no JSON or hashing work.
+    A hit is one cache round trip (see :func:`read_stamped`), no JSON or hashing work,
+    and no database session: one is opened only on a miss. A miss reuses the view's
+    counts when this generation already has them.
     """
-    key = list_cache_key(f)
-    gen, entry = await read_entry(cache, key)
+    gen, entry, counts = await _lookup_list(cache, f)
     if entry is not None:
         return entry[0], entry[1], gen
-    body = orjson.dumps(await list_page(session, f))
-    etag = etag_for(body)
-    await write_entry(cache, key, gen, etag, body, ttl=LIST_TTL)
+    async with database.session() as session:
+        etag, body = await _store_list(session, cache, f, gen, counts)
     return etag, body, gen
 
 
 async def cached_list(
     session: AsyncSession, cache: ResilientCache, f: ContractFilters
 ) -> tuple[bytes, int]:
-    """The list as JSON bytes (cached) and the generation it belongs to."""
-    _, body, gen = await cached_list_entry(session, cache, f)
+    """The list as JSON bytes (cached) and the generation it belongs to, in ``session``."""
+    gen, entry, counts = await _lookup_list(cache, f)
+    if entry is not None:
+        return entry[1], gen
+    _, body = await _store_list(session, cache, f, gen, counts)
     return body, gen
+
+
+async def warm_counts(database: Database, cache: Cache) -> None:
+    """Count the default views (:data:`DEFAULT_VIEWS`) for the current generation.
+
+    For the sweep to call right after it bumps the generation, so the first visitors of
+    the front page and of "all contracts" (whatever its page or sort) find the counts
+    ready instead of paying for a count of every live contract. Exact counts, shared
+    like any other view's. Best effort: it never raises (a cache or database failure is
+    logged and the requests then count for themselves); counts already stored for this
+    generation (a request was faster) are kept.
+    """
+    keys = [counts_cache_key(f) for f in DEFAULT_VIEWS]
+    try:
+        gen, stored = await read_stamped(cache, keys)
+    except CacheError as exc:
+        log.warning("counts_not_warmed", reason="cache", error=str(exc))
+        return
+    missing = [f for f, payload in zip(DEFAULT_VIEWS, stored, strict=True) if payload is None]
+    if not missing:
+        return
+    try:
+        now = utcnow()
+        async with database.session() as session:
+            conn = await _browse_connection(session)
+            computed = [(f, await _count_by_type(conn, filter_conditions(f, now))) for f in missing]
+    except Exception as exc:  # the sweep that calls this has finished its own work
+        log.warning("counts_not_warmed", reason="database", error=str(exc))
+        return
+    try:
+        for f, counts in computed:
+            await write_counts(cache, f, gen, counts)
+    except CacheError as exc:
+        log.warning("counts_not_warmed", reason="cache", error=str(exc))
 
 
 async def cached_model(

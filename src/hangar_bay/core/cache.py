@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -41,6 +41,10 @@ class Lock:
 
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
+
+    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys``, in order, ``None`` for a missing one; one round trip."""
+        ...
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
 
@@ -100,6 +104,9 @@ class MemoryCache:
     async def get(self, key: str) -> bytes | None:
         entry = self._live(key)
         return None if entry is None else entry.value
+
+    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._evict_if_full()
@@ -208,6 +215,14 @@ class RedisCache:
             value = await self.client.get(self._k(key))
         return cast(bytes | None, value)
 
+    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            # MGET without keys is a Redis error, not an empty answer.
+            return []
+        async with self._errors():
+            values = await self.client.mget([self._k(key) for key in keys])
+        return cast(list[bytes | None], values)
+
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         async with self._errors():
             px = None if ttl is None else max(1, int(ttl * 1000))
@@ -267,6 +282,13 @@ class ResilientCache:
         except CacheError as exc:
             self._failed("get", exc)
             return None
+
+    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        try:
+            return await self.backend.mget(keys)
+        except CacheError as exc:
+            self._failed("mget", exc)
+            return [None] * len(keys)
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         try:
