@@ -185,3 +185,47 @@ async def test_unresolvable_types_are_handed_on_and_their_contracts_wait(
     finally:
         await ingestor.esi.close()
         await http.aclose()
+
+
+async def test_only_a_sweep_that_changed_something_starts_a_generation(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    from hangar_bay.app import build_esi_client
+    from hangar_bay.contracts.service import DEFAULT_VIEWS, counts_cache_key, read_stamped
+    from hangar_bay.core.cache import MemoryCache, ResilientCache
+    from hangar_bay.ingest.service import Ingestor
+    from hangar_bay.ingest.sweep import GENERATION_KEY
+
+    cache = ResilientCache(MemoryCache())
+    http = build_esi_client(ingest_settings)
+    ingestor = Ingestor.build(database=database, cache=cache, http=http, settings=ingest_settings)
+    region = 10000002
+    keys = [counts_cache_key(f) for f in DEFAULT_VIEWS]
+    try:
+        assert (await ingestor.sweep_region(region, wait=True)).complete
+        first = int(await cache.get(GENERATION_KEY) or 0)
+        assert first == 1
+        # The sweep counted the default views for the browse pages of its generation.
+        gen, warmed = await read_stamped(cache, keys)
+        assert gen == first
+        assert all(payload is not None for payload in warmed)
+
+        # Everything expired, nothing changed: the caches of this generation stay valid.
+        async with database.session() as session:
+            await session.execute(update(EsiPage).values(expires=None))
+        assert (await ingestor.sweep_region(region, wait=True)).complete
+        assert int(await cache.get(GENERATION_KEY) or 0) == first
+
+        # Time passes and contracts come and go: a new generation, counted again.
+        sim.sim.clock.advance(4 * 3600)
+        async with database.session() as session:
+            await session.execute(update(EsiPage).values(expires=None))
+        changed = await ingestor.sweep_region(region, wait=True)
+        assert changed.contracts_written or changed.delisted
+        assert int(await cache.get(GENERATION_KEY) or 0) == first + 1
+        gen, warmed = await read_stamped(cache, keys)
+        assert gen == first + 1
+        assert all(payload is not None for payload in warmed)
+    finally:
+        await ingestor.esi.close()
+        await http.aclose()

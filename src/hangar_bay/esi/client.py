@@ -117,6 +117,7 @@ class EsiClient:
             HttpxTransport(transport) if isinstance(transport, httpx.AsyncClient) else transport
         )
         self.governor = governor
+        self.max_concurrency = max_concurrency
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.limiter = RateLimiter(max_requests_per_second)
         self.max_retries = max_retries

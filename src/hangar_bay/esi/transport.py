@@ -27,7 +27,7 @@ import orjson
 @dataclass(frozen=True, slots=True)
 class RawResponse:
     status: int
-    # Case-insensitive on both transports.
+    # Case-insensitive on every transport.
     headers: Mapping[str, str]
     content: bytes
 

@@ -18,11 +18,12 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hangar_bay.contracts.service import warm_counts
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -64,6 +65,9 @@ from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 GENERATION_KEY = "ingest:generation"
 CONTRACT_COLUMNS = (
     "region_id",
@@ -102,6 +106,31 @@ _DERIVED_UPDATE = (
         search_text=bindparam("b_search_text"),
     )
 )
+
+
+async def map_bounded(fn: Callable[[T], Awaitable[R]], items: Sequence[T], width: int) -> list[R]:
+    """``fn`` over ``items``, at most ``width`` at once, results in order.
+
+    A few workers taking the next item, rather than a task per item queued on the ESI
+    client's semaphore: each queued task cost a task, a future and one more wake-up of
+    the event loop per request, a visible share of ingestion's CPU at one request per
+    contract."""
+    results: list[R] = []
+    if not items:
+        return results
+    slots: list[R | None] = [None] * len(items)
+    position = 0
+
+    async def worker() -> None:
+        nonlocal position
+        while position < len(items):
+            index = position
+            position += 1
+            slots[index] = await fn(items[index])
+
+    await asyncio.gather(*(worker() for _ in range(min(max(width, 1), len(items)))))
+    results.extend(slots)  # type: ignore[arg-type]  # every slot was filled
+    return results
 
 
 def listing_url(region_id: int, page: int) -> str:
@@ -167,6 +196,8 @@ class _Previous:
     last_complete_at: dt.datetime | None
 
 
+# Bids (None: unchanged since stored) and the validators to store.
+BidsAnswer = tuple[list[BidRow] | None, PageState | None]
 ProgressFn = Callable[[int, str, int], None]
 # Runs one items batch somewhere (this process, or a worker): (written, left pending).
 ItemsDispatch = Callable[[list[int]], Awaitable[tuple[int, int]]]
@@ -475,9 +506,7 @@ class RegionSweeper:
                 return _ItemsOutcome(contract_id, "failed")
         return outcome
 
-    async def _fetch_bids(
-        self, contract_id: int, stored: PageState | None
-    ) -> tuple[list[BidRow] | None, PageState | None]:
+    async def _fetch_bids(self, contract_id: int, stored: PageState | None) -> BidsAnswer:
         url = bids_url(contract_id)
         try:
             response = await self.esi.get(
@@ -524,8 +553,10 @@ class RegionSweeper:
             ).all()
         if not batch:
             return 0, 0
-        outcomes = await asyncio.gather(
-            *(self._fetch_items(cid, ctype == "auction") for cid, ctype, _, _ in batch)
+        outcomes = await map_bounded(
+            lambda row: self._fetch_items(row[0], row[1] == "auction"),
+            batch,
+            self.esi.max_concurrency,
         )
         type_ids = {i["type_id"] for o in outcomes for i in o.items}
         try:
@@ -691,18 +722,20 @@ class RegionSweeper:
         due = [c for c in auctions if not (s := states.get(bids_url(c))) or not s.fresh(now)]
         ok = True
         for batch in chunks(due, self.settings.ingest_items_batch):
-            answers = await asyncio.gather(
-                *(self._fetch_bids(c, states.get(bids_url(c))) for c in batch),
-                return_exceptions=True,
-            )
+
+            async def refresh(contract_id: int) -> BidsAnswer | EsiError:
+                try:
+                    return await self._fetch_bids(contract_id, states.get(bids_url(contract_id)))
+                except EsiError as exc:
+                    return exc
+
+            answers = await map_bounded(refresh, batch, self.esi.max_concurrency)
             rows: list[dict[str, Any]] = []
             new_states: list[PageState] = []
             for cid, answer in zip(batch, answers, strict=True):
                 if isinstance(answer, EsiError):
                     ok = False
                     continue
-                if isinstance(answer, BaseException):
-                    raise answer
                 bids, state = answer
                 rows.extend({"contract_id": cid, **b.model_dump()} for b in bids or [])
                 if state is not None:
@@ -867,8 +900,13 @@ class RegionSweeper:
             )
         if self.metrics is not None:
             self.metrics.sweep_duration.labels(result.outcome).observe(result.duration)
-        if result.outcome != "failed":
+        news = previous is None or previous.last_outcome != result.outcome
+        if result.outcome != "failed" and (news or not unchanged):
+            # A new generation empties the browse caches and recounts the default views,
+            # so a sweep that changed nothing (most of them) leaves both alone.
             try:
                 await self.cache.incr(GENERATION_KEY)
             except Exception as exc:  # a cache outage must not fail the sweep
                 log.warning("generation_not_bumped", error=str(exc))
+            else:
+                await warm_counts(self.database, self.cache)
