@@ -15,13 +15,13 @@ $(PDM):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "pdm==2.29.4" "hishel[httpx2]>=1.4,<2"
 
+# compileall: with PYTHONDONTWRITEBYTECODE set (as on our CI machines) nothing is ever
+# cached and every process start compiles every module again (~1.5 s a CLI start), so
+# compile once here. Only a speed-up: a file that does not compile is not an error.
 $(VENV)/.synced: pyproject.toml pdm.lock | $(PDM)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(PDM) use --quiet -f $(VENV)/bin/python
 	$(PDM) sync --quiet -G dev
-	# With PYTHONDONTWRITEBYTECODE set (as on our CI machines) nothing is ever cached
-	# and every process start compiles every module again (~1.5 s a CLI start): compile
-	# once here. Only a speed-up, so a file that does not compile is not an error.
 	$(VENV)/bin/python -m compileall -q -j 0 $(VENV)/lib src >/dev/null 2>&1 || true
 	touch $@
 

@@ -23,7 +23,9 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hangar_bay.contracts.service import warm_counts
+# The browse caches are stamped with this generation; a sweep that changed something
+# starts a new one.
+from hangar_bay.contracts.service import GENERATION_KEY, warm_counts
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -68,7 +70,6 @@ log = get_logger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-GENERATION_KEY = "ingest:generation"
 CONTRACT_COLUMNS = (
     "region_id",
     "type",
