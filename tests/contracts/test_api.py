@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from hangar_bay.contracts import service
 from hangar_bay.contracts.http import etag_for, pack
 from hangar_bay.contracts.router import detail_cache_key
 from hangar_bay.contracts.schemas import ContractFilters
-from hangar_bay.core.cache import CacheError, Lock, ResilientCache
+from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.settings import Settings
 from tests.contracts import factories
@@ -31,6 +30,7 @@ from tests.contracts.factories import (
     build_contract,
     make,
 )
+from tests.fakes import DownCache
 
 
 async def _ids(client: httpx.AsyncClient, query: str) -> list[int]:
@@ -439,44 +439,10 @@ async def test_openapi_documents_the_parameters(client: httpx.AsyncClient) -> No
     assert "/api/v1/taxonomy" in spec["paths"]
 
 
-class _BrokenCache:
-    """A cache backend that fails every call, like Redis gone away."""
-
-    async def get(self, key: str) -> bytes | None:
-        raise CacheError("down")
-
-    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
-        raise CacheError("down")
-
-    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        raise CacheError("down")
-
-    async def delete(self, key: str) -> None:
-        raise CacheError("down")
-
-    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        raise CacheError("down")
-
-    async def acquire_lock(self, name: str, ttl: float) -> Lock | None:
-        raise CacheError("down")
-
-    async def release_lock(self, lock: Lock) -> bool:
-        raise CacheError("down")
-
-    async def extend_lock(self, lock: Lock, ttl: float) -> bool:
-        raise CacheError("down")
-
-    async def ping(self) -> None:
-        raise CacheError("down")
-
-    async def close(self) -> None:
-        return None
-
-
 async def test_browsing_survives_a_cache_outage(
     settings: Settings, universe: Database, market: dict[str, int]
 ) -> None:
-    app = create_app(settings, database=universe, cache=ResilientCache(_BrokenCache()))
+    app = create_app(settings, database=universe, cache=ResilientCache(DownCache()))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:

@@ -32,6 +32,7 @@ from tests.contracts.factories import (
     build_contract,
     make,
 )
+from tests.fakes import DownCache
 
 
 @contextmanager
@@ -216,19 +217,6 @@ async def test_warm_counts_keeps_counts_already_there(
     assert seen == []
 
 
-class _DownCache:
-    """A bare backend (not wrapped) that fails every call, as the sweep's may."""
-
-    async def get(self, key: str) -> bytes | None:
-        raise CacheError("down")
-
-    async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
-        raise CacheError("down")
-
-    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        raise CacheError("down")
-
-
 class _WriteDownCache(MemoryCache):
     """Reads work, writes fail: the outage starts between the two."""
 
@@ -246,8 +234,8 @@ class _BrokenDatabase:
 async def test_warm_counts_never_raises(universe: Database) -> None:
     await _ships(universe, 1)
     # Each returns quietly; the requests then count for themselves.
-    await service.warm_counts(universe, _DownCache())  # type: ignore[arg-type]
-    await service.warm_counts(universe, ResilientCache(_DownCache()))  # type: ignore[arg-type]
+    await service.warm_counts(universe, DownCache())  # type: ignore[arg-type]
+    await service.warm_counts(universe, ResilientCache(DownCache()))  # type: ignore[arg-type]
     await service.warm_counts(universe, _WriteDownCache())
     await service.warm_counts(_BrokenDatabase(), MemoryCache())  # type: ignore[arg-type]
 
