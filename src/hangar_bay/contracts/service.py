@@ -627,6 +627,11 @@ def _parse_generation(raw: bytes | None) -> int:
         return 0
 
 
+def _stamped(gen: int, payload: bytes) -> bytes:
+    """``payload`` stamped with generation ``gen`` (read back by :func:`_of_generation`)."""
+    return str(gen).encode() + b"\n" + payload
+
+
 def _of_generation(raw: bytes | None, gen: int) -> bytes | None:
     """The payload of a stamped entry if it was stamped with ``gen``, else ``None``."""
     if raw is None:
@@ -666,7 +671,7 @@ async def write_entry(
     cache: Cache, key: str, gen: int, etag: str, body: bytes, *, ttl: float
 ) -> None:
     """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped)."""
-    await cache.set(key, str(gen).encode() + b"\n" + pack(body, etag), ttl=ttl)
+    await cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl)
 
 
 def list_cache_key(f: ContractFilters) -> str:
@@ -699,8 +704,7 @@ async def write_counts(
     cache: Cache, f: ContractFilters, gen: int, counts: Mapping[str, int]
 ) -> None:
     """Store the per-type counts of ``f``'s view for generation ``gen``."""
-    value = str(gen).encode() + b"\n" + orjson.dumps(dict(counts))
-    await cache.set(counts_cache_key(f), value, ttl=COUNTS_TTL)
+    await cache.set(counts_cache_key(f), _stamped(gen, orjson.dumps(dict(counts))), ttl=COUNTS_TTL)
 
 
 async def _lookup_list(

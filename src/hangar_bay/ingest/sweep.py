@@ -134,6 +134,27 @@ async def map_bounded(fn: Callable[[T], Awaitable[R]], items: Sequence[T], width
     return results
 
 
+def _bid_rows(contract_id: int, bids: Sequence[BidRow] | None) -> list[dict[str, Any]]:
+    return [{"contract_id": contract_id, **bid.model_dump()} for bid in bids or []]
+
+
+async def _save_bids(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    states: Sequence[PageState],
+    now: dt.datetime,
+) -> None:
+    """Bids and the validators of the pages they came from, in the caller's transaction."""
+    await upsert(
+        session,
+        ContractBid.__table__,  # type: ignore[arg-type]
+        rows,
+        key=["bid_id"],
+        update=["date_bid", "amount"],
+    )
+    await save_pages(session, states, now)
+
+
 def listing_url(region_id: int, page: int) -> str:
     return f"/contracts/public/{region_id}/?page={page}"
 
@@ -191,10 +212,17 @@ class _ItemsOutcome:
 
 @dataclass(frozen=True)
 class _Previous:
-    """The region's last recorded sweep, as the current one starts."""
+    """The region's last recorded sweep, read once as the current one starts (a region
+    is never swept twice at once, so it still holds when the sweep records its own)."""
 
-    complete: bool
-    last_complete_at: dt.datetime | None
+    outcome: str | None = None
+    last_complete_at: dt.datetime | None = None
+    # Live contracts, live ship contracts, items: as that sweep counted them.
+    counts: tuple[int, int, int] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.outcome == "complete"
 
 
 # Bids (None: unchanged since stored) and the validators to store.
@@ -409,10 +437,11 @@ class RegionSweeper:
         async with self.database.sessionmaker() as session:
             status = await session.get(RegionStatus, region_id)
         if status is None:
-            return _Previous(complete=False, last_complete_at=None)
+            return _Previous()
         return _Previous(
-            complete=status.last_outcome == "complete",
+            outcome=status.last_outcome,
             last_complete_at=as_utc(status.last_complete_at),
+            counts=(status.contracts_live, status.ship_contracts_live, status.items_total),
         )
 
     async def _delist(
@@ -669,21 +698,13 @@ class RegionSweeper:
                     "search_text": text,
                 }
             )
-            for bid in outcome.bids or []:
-                bid_rows.append({"contract_id": cid, **bid.model_dump()})
+            bid_rows.extend(_bid_rows(cid, outcome.bids))
             if outcome.bids_state is not None:
                 bid_states.append(outcome.bids_state)
         now = self.clock()
         async with self.writer.session() as session:
             await insert_items(session, item_rows)
-            await upsert(
-                session,
-                ContractBid.__table__,  # type: ignore[arg-type]
-                bid_rows,
-                key=["bid_id"],
-                update=["date_bid", "amount"],
-            )
-            await save_pages(session, bid_states, now)
+            await _save_bids(session, bid_rows, bid_states, now)
             for status in ("fetched", "gone", "forbidden"):
                 same = [u for u in updates if u["items_status"] == status]
                 if not same:
@@ -738,18 +759,11 @@ class RegionSweeper:
                     ok = False
                     continue
                 bids, state = answer
-                rows.extend({"contract_id": cid, **b.model_dump()} for b in bids or [])
+                rows.extend(_bid_rows(cid, bids))
                 if state is not None:
                     new_states.append(state)
             async with self.writer.session() as session:
-                await upsert(
-                    session,
-                    ContractBid.__table__,  # type: ignore[arg-type]
-                    rows,
-                    key=["bid_id"],
-                    update=["date_bid", "amount"],
-                )
-                await save_pages(session, new_states, now)
+                await _save_bids(session, rows, new_states, now)
         if not ok:
             result.problems.append("some bids could not be refreshed")
         return ok
@@ -781,8 +795,8 @@ class RegionSweeper:
         sent_before = self.esi.stats.sent
         attempt_at = self.clock()
         pages: list[Page] = []
+        previous = await self._previous(region_id)
         try:
-            previous = await self._previous(region_id)
             pages = await self._listing(region_id)
             result.pages = len(pages)
             progress(region_id, "listing", len(pages))
@@ -826,7 +840,7 @@ class RegionSweeper:
             result.next_due_at = now + dt.timedelta(
                 seconds=self.settings.ingest_retry_failed_seconds
             )
-        await self._record(result, attempt_at)
+        await self._record(result, attempt_at, previous)
         log.info(
             "sweep_finished",
             region_id=region_id,
@@ -858,21 +872,17 @@ class RegionSweeper:
         )
         return contracts or 0, ships or 0, items or 0
 
-    async def _record(self, result: SweepResult, attempt_at: dt.datetime) -> None:
+    async def _record(
+        self, result: SweepResult, attempt_at: dt.datetime, previous: _Previous
+    ) -> None:
         region_id = result.region_id
         unchanged = not (result.contracts_written or result.delisted or result.items_written)
-        async with self.database.sessionmaker() as session:
-            previous = await session.get(RegionStatus, region_id)
-            if unchanged and previous is not None and previous.last_outcome == "complete":
-                # Nothing written since the last complete sweep counted: keep its counts
-                # (counting a big region's items costs more than the rest of a no-change
-                # sweep).
-                counts = (
-                    previous.contracts_live,
-                    previous.ship_contracts_live,
-                    previous.items_total,
-                )
-            else:
+        if unchanged and previous.complete and previous.counts is not None:
+            # Nothing written since the last complete sweep counted: keep its counts
+            # (counting a big region's items costs more than the rest of a no-change sweep).
+            counts = previous.counts
+        else:
+            async with self.database.sessionmaker() as session:
                 counts = await self._count(session, region_id)
         result.contracts_live, ships, items = counts
         values: dict[str, Any] = {
@@ -901,7 +911,7 @@ class RegionSweeper:
             )
         if self.metrics is not None:
             self.metrics.sweep_duration.labels(result.outcome).observe(result.duration)
-        news = previous is None or previous.last_outcome != result.outcome
+        news = previous.outcome != result.outcome
         if result.outcome != "failed" and (news or not unchanged):
             # A new generation empties the browse caches and recounts the default views,
             # so a sweep that changed nothing (most of them) leaves both alone.

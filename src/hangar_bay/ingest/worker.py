@@ -90,24 +90,20 @@ def build_queues(settings: Settings) -> Queues:
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     region_queue = f"{prefix}ingest:regions"
     items_queue = f"{prefix}ingest:items"
-    regions = RedisStreamBroker(
-        url,
-        queue_name=region_queue,
-        consumer_group_name="hangar-bay",
-        consumer_name=consumer,
-        consumer_id="0",
-        idle_timeout=idle_ms,
-        xread_count=1,
-    ).with_result_backend(results)
-    items = RedisStreamBroker(
-        url,
-        queue_name=items_queue,
-        consumer_group_name="hangar-bay",
-        consumer_name=consumer,
-        consumer_id="0",
-        idle_timeout=idle_ms,
-        xread_count=1,
-    ).with_result_backend(results)
+
+    def stream(queue_name: str) -> AsyncBroker:
+        return RedisStreamBroker(
+            url,
+            queue_name=queue_name,
+            consumer_group_name="hangar-bay",
+            consumer_name=consumer,
+            consumer_id="0",
+            idle_timeout=idle_ms,
+            xread_count=1,
+        ).with_result_backend(results)
+
+    regions = stream(region_queue)
+    items = stream(items_queue)
 
     @regions.task(task_name="hangar_bay.ingest.sweep_region")
     async def sweep_region(region_id: int) -> str:
