@@ -49,8 +49,9 @@ from sqlalchemy.engine import make_url
 
 from hangar_bay import migrate
 from hangar_bay.app import create_app
+from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
+from hangar_bay.contracts.query import filter_conditions, sort_order
 from hangar_bay.contracts.schemas import ContractFilters
-from hangar_bay.contracts.service import GENERATION_KEY, filter_conditions, sort_order, warm_counts
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import configure_logging

@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import event
 
 from hangar_bay.app import create_app
-from hangar_bay.contracts import service
+from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.http import etag_for, pack
 from hangar_bay.contracts.router import detail_cache_key
 from hangar_bay.contracts.schemas import ContractFilters
@@ -336,8 +336,8 @@ async def test_a_cache_hit_sends_the_stored_bytes_and_etag(
 ) -> None:
     await make(universe, items=[Item(RIFTER)])
     first = await client.get("/api/v1/contracts")
-    gen = await service.generation(cache)
-    key = service.list_cache_key(ContractFilters())
+    gen = await caching.generation(cache)
+    key = caching.list_cache_key(ContractFilters())
     stored = await cache.get(key)
     assert stored == f"{gen}\n".encode() + pack(first.content, first.headers["etag"])
     # Replace the entry: a hit must send it as stored, not re-serialise or re-hash.
@@ -376,8 +376,8 @@ async def test_an_entry_that_is_not_packed_is_recomputed(
     client: httpx.AsyncClient, universe: Database, cache: ResilientCache
 ) -> None:
     await make(universe, items=[Item(RIFTER)])
-    gen = await service.generation(cache)
-    key = service.list_cache_key(ContractFilters())
+    gen = await caching.generation(cache)
+    key = caching.list_cache_key(ContractFilters())
     # Not an entry of ours: bare JSON, or a stamp without an ETag.
     await cache.set(key, b'{"total": 99}', ttl=60)
     assert (await client.get("/api/v1/contracts")).json()["total"] == 1
@@ -394,7 +394,7 @@ async def test_detail_is_cached_packed_until_the_generation_changes(
     first = await client.get(f"/api/v1/contracts/{cid}")
     assert first.json()["title"] == "Before"
     assert first.headers["etag"] == etag_for(first.content)
-    gen = await service.generation(cache)
+    gen = await caching.generation(cache)
     key = detail_cache_key(cid)
     await cache.set(key, f'{gen}\n"planted"\n{{"title": "Planted"}}'.encode(), ttl=60)
     assert (await client.get(f"/api/v1/contracts/{cid}")).json()["title"] == "Planted"

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.app import create_app
-from hangar_bay.contracts import service
+from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.schemas import NOT_COUNTED, ContractFilters
 from hangar_bay.core.cache import CacheError, MemoryCache, ResilientCache
 from hangar_bay.core.database import Database
@@ -95,7 +95,7 @@ async def test_a_new_generation_counts_again(
     assert (await _get(client, "sort=price"))["total"] == 2
     await _ships(universe, 1)
     assert (await _get(client, "sort=-price"))["total"] == 2
-    await cache.incr(service.GENERATION_KEY)
+    await cache.incr(caching.GENERATION_KEY)
     with statements(universe) as seen:
         body = await _get(client, "sort=volume")
     assert body["total"] == 3
@@ -166,8 +166,8 @@ async def test_warm_counts_fills_what_the_default_views_use(
     await _ships(universe, 2)
     await make(universe, type="courier", price=0.0, reward=1e6, end_location=AMARR_8)
     # What a finished sweep does: bump the generation, then count the default views.
-    await cache.incr(service.GENERATION_KEY)
-    await service.warm_counts(universe, cache)
+    await cache.incr(caching.GENERATION_KEY)
+    await caching.warm_counts(universe, cache)
     # More data without a new generation: a count taken now would include it.
     await _ships(universe, 3)
     with statements(universe) as seen:
@@ -189,31 +189,31 @@ async def test_warm_counts_matches_a_fresh_count(universe: Database, cache: Resi
     await _ships(universe, 2)
     await make(universe, type="auction", items=[Item(DRAKE)], price=1e6, buyout=2e6)
     await make(universe, items=[Item(RIFTER)], ended=True)
-    await cache.incr(service.GENERATION_KEY)
-    await service.warm_counts(universe, cache)
-    gen = await service.generation(cache)
-    for f in service.DEFAULT_VIEWS:
-        _, (payload,) = await service.read_stamped(cache, [service.counts_cache_key(f)])
+    await cache.incr(caching.GENERATION_KEY)
+    await caching.warm_counts(universe, cache)
+    gen = await caching.generation(cache)
+    for f in caching.DEFAULT_VIEWS:
+        _, (payload,) = await caching.read_stamped(cache, [caching.counts_cache_key(f)])
         assert payload is not None
         async with universe.session() as session:
             fresh = await service.list_page(session, f)
-        assert service._decode_counts(payload) == fresh["counts"]
+        assert caching._decode_counts(payload) == fresh["counts"]
     # Stamped with the generation it was counted for: the next one does not use it.
-    await cache.incr(service.GENERATION_KEY)
-    _, (stale,) = await service.read_stamped(
-        cache, [service.counts_cache_key(service.DEFAULT_VIEWS[0])]
+    await cache.incr(caching.GENERATION_KEY)
+    _, (stale,) = await caching.read_stamped(
+        cache, [caching.counts_cache_key(caching.DEFAULT_VIEWS[0])]
     )
     assert stale is None
-    assert gen == await service.generation(cache) - 1
+    assert gen == await caching.generation(cache) - 1
 
 
 async def test_warm_counts_keeps_counts_already_there(
     universe: Database, cache: ResilientCache
 ) -> None:
     await _ships(universe, 1)
-    await service.warm_counts(universe, cache)
+    await caching.warm_counts(universe, cache)
     with statements(universe) as seen:
-        await service.warm_counts(universe, cache)
+        await caching.warm_counts(universe, cache)
     assert seen == []
 
 
@@ -234,10 +234,10 @@ class _BrokenDatabase:
 async def test_warm_counts_never_raises(universe: Database) -> None:
     await _ships(universe, 1)
     # Each returns quietly; the requests then count for themselves.
-    await service.warm_counts(universe, DownCache())  # type: ignore[arg-type]
-    await service.warm_counts(universe, ResilientCache(DownCache()))  # type: ignore[arg-type]
-    await service.warm_counts(universe, _WriteDownCache())
-    await service.warm_counts(_BrokenDatabase(), MemoryCache())  # type: ignore[arg-type]
+    await caching.warm_counts(universe, DownCache())  # type: ignore[arg-type]
+    await caching.warm_counts(universe, ResilientCache(DownCache()))  # type: ignore[arg-type]
+    await caching.warm_counts(universe, _WriteDownCache())
+    await caching.warm_counts(_BrokenDatabase(), MemoryCache())  # type: ignore[arg-type]
 
 
 # --- outages and bad entries ------------------------------------------------------------------
@@ -270,11 +270,11 @@ async def test_a_foreign_counts_entry_is_recounted(
     client: httpx.AsyncClient, universe: Database, cache: ResilientCache
 ) -> None:
     await _ships(universe, 2)
-    gen = await service.generation(cache)
-    key = service.counts_cache_key(ContractFilters())
+    gen = await caching.generation(cache)
+    key = caching.counts_cache_key(ContractFilters())
     for junk in (b"not json", b'{"item_exchange": "many"}', b"[1, 2]"):
         await cache.set(key, f"{gen}\n".encode() + junk, ttl=60)
-        await cache.delete(service.list_cache_key(ContractFilters()))
+        await cache.delete(caching.list_cache_key(ContractFilters()))
         assert (await _get(client))["total"] == 2
 
 

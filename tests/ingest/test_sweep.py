@@ -191,7 +191,7 @@ async def test_only_a_sweep_that_changed_something_starts_a_generation(
     database: Database, ingest_settings: Settings, sim: RunningSimulator
 ) -> None:
     from hangar_bay.app import build_esi_client
-    from hangar_bay.contracts.service import DEFAULT_VIEWS, counts_cache_key, read_stamped
+    from hangar_bay.contracts.caching import DEFAULT_VIEWS, counts_cache_key, read_stamped
     from hangar_bay.core.cache import MemoryCache, ResilientCache
     from hangar_bay.ingest.service import Ingestor
     from hangar_bay.ingest.sweep import GENERATION_KEY

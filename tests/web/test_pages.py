@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from hangar_bay.contracts import service
+from hangar_bay.contracts import caching
 from hangar_bay.contracts.http import etag_for
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import ResilientCache
@@ -247,7 +247,7 @@ async def test_browse_page_is_cached_rendered_until_the_generation_changes(
     await cache.incr("ingest:generation")
     fresh = await client.get("/?sort=price")
     assert contract_links(fresh.text) == {first.contract_id, second.contract_id}
-    gen = await service.generation(cache)
+    gen = await caching.generation(cache)
     stored = await cache.get(page_cache_key(ContractFilters(sort="price")))
     assert stored is not None
     assert stored.startswith(f"{gen}\n".encode())

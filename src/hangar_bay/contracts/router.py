@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from hangar_bay.contracts import service
+from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
     LIST_MAX_AGE,
@@ -90,7 +90,7 @@ def parse_filters(request: Request) -> ContractFilters:
 async def list_contracts(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
     filters = parse_filters(request)
     # The database, not a session: a cache hit should not pay for setting one up.
-    etag, body, _ = await service.cached_list_entry(database, cache, filters)
+    etag, body, _ = await caching.cached_list_entry(database, cache, filters)
     return etag_response(request, etag, body, media_type=JSON, max_age=LIST_MAX_AGE)
 
 
@@ -119,7 +119,7 @@ async def get_contract(
     cache: CacheDep,
 ) -> Response:
     key = detail_cache_key(contract_id)
-    gen, entry = await service.read_entry(cache, key)
+    gen, entry = await caching.read_entry(cache, key)
     if entry is None:
         async with database.session() as session:
             detail = await service.get_contract(session, contract_id)
@@ -128,7 +128,7 @@ async def get_contract(
         # orjson, like the list, so both endpoints write timestamps the same way.
         body = orjson.dumps(detail.model_dump())
         entry = (etag_for(body), body)
-        await service.write_entry(cache, key, gen, *entry, ttl=service.LIST_TTL)
+        await caching.write_entry(cache, key, gen, *entry, ttl=caching.LIST_TTL)
     etag, body = entry
     return etag_response(request, etag, body, media_type=JSON, max_age=DETAIL_MAX_AGE)
 
@@ -144,6 +144,6 @@ async def get_taxonomy(request: Request, database: DatabaseDep, cache: CacheDep)
         async with database.session() as session:
             return await service.taxonomy(session)
 
-    result = await service.cached_model(cache, service.TAXONOMY_KEY, Taxonomy, build)
+    result = await caching.cached_model(cache, caching.TAXONOMY_KEY, Taxonomy, build)
     body = result.model_dump_json().encode()
     return cached_response(request, body, media_type=JSON, max_age=LIST_MAX_AGE)

@@ -16,16 +16,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import orjson
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from hangar_bay.contracts.http import etag_for, pack, unpack
+from hangar_bay.contracts.query import (
+    SHIP_CATEGORY,
+    S,
+    filter_conditions,
+    live_condition,
+    sort_order,
+)
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
     ContractDetail,
@@ -37,9 +41,6 @@ from hangar_bay.contracts.schemas import (
     TaxonomyGroup,
     TaxonomyType,
 )
-from hangar_bay.core.cache import Cache, CacheError, ResilientCache
-from hangar_bay.core.database import Database
-from hangar_bay.core.logging import get_logger
 from hangar_bay.models import (
     Contract,
     ContractBid,
@@ -54,178 +55,6 @@ from hangar_bay.models import (
     as_utc,
     utcnow,
 )
-
-log = get_logger(__name__)
-
-SHIP_CATEGORY = 6
-HIGH_SEC = 0.45
-# J-space system ids; their security status is -1.0 like some null-sec, so the id decides.
-WORMHOLE_SYSTEMS = (31_000_000, 32_000_000)
-GENERATION_KEY = "ingest:generation"
-# Results also depend on the clock (a contract past its expiry drops out), so even
-# without a new sweep a cached list is only trusted briefly.
-LIST_TTL = 60.0
-# Counts outlive a page entry only as long: they too go stale as contracts expire, and a
-# total may then be off by the contracts that expired since, for at most this long.
-COUNTS_TTL = LIST_TTL
-# The views a sweep counts ahead of the first visitor (warm_counts): the front page and
-# "all contracts", whose counts cover every live contract (~25-30 ms at universe scale).
-DEFAULT_VIEWS = (ContractFilters(), ContractFilters(ships_only=False))
-# The ship taxonomy and the region list change slowly and cost a scan of every live
-# ship item (~150 ms at universe scale): they outlive sweeps and refresh on a timer.
-STATIC_TTL = 600.0
-TAXONOMY_KEY = "browse:taxonomy:v1"
-REGIONS_KEY = "browse:regions:v1"
-
-M = TypeVar("M", bound=BaseModel)
-S = TypeVar("S", bound=Select[*tuple[Any, ...]])
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def live_condition(now: dt.datetime) -> ColumnElement[bool]:
-    return and_(Contract.ended_at.is_(None), Contract.date_expired > now)
-
-
-def _security_condition(bands: Sequence[str]) -> ColumnElement[bool]:
-    sec = Contract.start_security
-    system = Contract.start_system_id
-    in_wormhole = and_(system >= WORMHOLE_SYSTEMS[0], system < WORMHOLE_SYSTEMS[1])
-    parts: list[ColumnElement[bool]] = []
-    for band in bands:
-        if band == "high":
-            parts.append(sec >= HIGH_SEC)
-        elif band == "low":
-            parts.append(and_(sec > 0.0, sec < HIGH_SEC))
-        elif band == "null":
-            parts.append(and_(sec <= 0.0, or_(system.is_(None), ~in_wormhole)))
-        elif band == "wormhole":
-            parts.append(in_wormhole)
-    return or_(*parts)
-
-
-def _blueprint_condition(f: ContractFilters) -> ColumnElement[bool] | None:
-    """One offered item must satisfy every blueprint criterion at once."""
-    item = ContractItem
-    parts: list[ColumnElement[bool]] = []
-    if f.bpc == "copies":
-        parts.append(item.is_blueprint_copy.is_(True))
-    elif f.bpc == "originals":
-        # ESI marks originals with runs = -1 and may leave is_blueprint_copy out.
-        parts.append(
-            or_(
-                item.is_blueprint_copy.is_(False),
-                and_(item.is_blueprint_copy.is_(None), item.runs == -1),
-            )
-        )
-    if f.min_runs is not None:
-        parts.append(item.runs >= f.min_runs)
-    if f.max_runs is not None:
-        parts.append(and_(item.runs <= f.max_runs, item.runs >= 1))
-    if f.min_me is not None:
-        parts.append(item.material_efficiency >= f.min_me)
-    if f.min_te is not None:
-        parts.append(item.time_efficiency >= f.min_te)
-    if not parts:
-        return None
-    # runs IS NOT NULL marks a blueprint and lets ix_contract_items_blueprints answer.
-    return Contract.contract_id.in_(
-        select(item.contract_id).where(item.runs.is_not(None), item.is_included.is_(True), *parts)
-    )
-
-
-def filter_conditions(
-    f: ContractFilters, now: dt.datetime, *, group_types: Sequence[int] | None = None
-) -> list[ColumnElement[bool]]:
-    """Every filter except ``contract_type`` (which the per-type counts must ignore).
-
-    ``group_types`` are the type ids of ``f.group_id`` when the caller resolved them.
-    """
-    conds: list[ColumnElement[bool]] = [live_condition(now)]
-    if f.ships_only:
-        conds.append(Contract.is_ship_contract.is_(True))
-    if f.type_id:
-        conds.append(
-            Contract.contract_id.in_(
-                select(ContractItem.contract_id).where(
-                    ContractItem.type_id.in_(f.type_id), ContractItem.is_included.is_(True)
-                )
-            )
-        )
-    if f.group_id and group_types is not None:
-        conds.append(
-            Contract.contract_id.in_(
-                select(ContractItem.contract_id).where(
-                    ContractItem.type_id.in_(group_types), ContractItem.is_included.is_(True)
-                )
-            )
-        )
-    elif f.group_id:
-        conds.append(
-            Contract.contract_id.in_(
-                select(ContractItem.contract_id)
-                .join(ItemType, ItemType.type_id == ContractItem.type_id)
-                .where(ItemType.group_id.in_(f.group_id), ContractItem.is_included.is_(True))
-            )
-        )
-    if f.region_id:
-        conds.append(Contract.region_id.in_(f.region_id))
-    if f.security:
-        conds.append(_security_condition(f.security))
-    if f.min_price is not None:
-        conds.append(Contract.price >= f.min_price)
-    if f.max_price is not None:
-        conds.append(Contract.price <= f.max_price)
-    blueprint = _blueprint_condition(f)
-    if blueprint is not None:
-        conds.append(blueprint)
-    if f.hull_only is not None:
-        # A correlated EXISTS, not NOT IN: PostgreSQL turns it into an anti-join probing
-        # the contract's own items, where NOT IN hashed every non-ship item (600 ms).
-        non_ship_offered = (
-            select(ContractItem.record_id)
-            .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
-            .where(
-                ContractItem.contract_id == Contract.contract_id,
-                ContractItem.is_included.is_(True),
-                # An unresolved type is not known to be a ship, so it counts as "other".
-                or_(ItemType.category_id.is_(None), ItemType.category_id != SHIP_CATEGORY),
-            )
-            .exists()
-        )
-        # Hull or hull-plus-extras describes a ship contract either way; keeping to
-        # ship rows also keeps the probe to a small set.
-        conds.append(Contract.is_ship_contract.is_(True))
-        conds.append(~non_ship_offered if f.hull_only else non_ship_offered)
-    if f.issuer_id:
-        conds.append(Contract.issuer_id.in_(f.issuer_id))
-    for word in f.words:
-        conds.append(Contract.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
-    return conds
-
-
-def sort_order(f: ContractFilters) -> list[Any]:
-    columns: dict[str, Any] = {
-        "date_issued": Contract.date_issued,
-        "date_expired": Contract.date_expired,
-        "price": Contract.price,
-        "volume": Contract.volume,
-        "reward": Contract.reward,
-        "price_per_ship": Contract.price / func.nullif(Contract.ship_count, 0),
-        "contract_id": Contract.contract_id,
-    }
-    column = columns[f.sort_field]
-    primary = column.desc() if f.sort_descending else column.asc()
-    if f.sort_field not in {"date_issued", "date_expired", "contract_id"}:
-        # Missing values (no price, no volume) go last in either direction.
-        primary = primary.nulls_last()
-    if f.sort_field == "contract_id":
-        return [primary]
-    # contract_id makes the order total, so pages never overlap or skip a row.
-    tie = Contract.contract_id.desc() if f.sort_descending else Contract.contract_id.asc()
-    return [primary, tie]
 
 
 def _status(contract: Contract, now: dt.datetime) -> str:
@@ -395,7 +224,7 @@ async def _group_types(session: AsyncSession, group_ids: Sequence[int]) -> list[
     return [type_id for (type_id,) in rows]
 
 
-async def _browse_connection(session: AsyncSession) -> AsyncConnection:
+async def browse_connection(session: AsyncSession) -> AsyncConnection:
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         # These queries take milliseconds: starting parallel workers costs more than it
@@ -404,7 +233,7 @@ async def _browse_connection(session: AsyncSession) -> AsyncConnection:
     return conn
 
 
-async def _count_by_type(
+async def count_by_type(
     conn: AsyncConnection, conds: Sequence[ColumnElement[bool]]
 ) -> dict[str, int]:
     counted = await conn.execute(
@@ -429,10 +258,10 @@ async def list_page(
     spares the one statement whose cost grows with the number of matching contracts.
     """
     now = now or utcnow()
-    conn = await _browse_connection(session)
+    conn = await browse_connection(session)
     group_types = await _group_types(session, f.group_id) if f.group_id else None
     conds = filter_conditions(f, now, group_types=group_types)
-    counts = dict(counts) if counts is not None else await _count_by_type(conn, conds)
+    counts = dict(counts) if counts is not None else await count_by_type(conn, conds)
     wanted: list[str] = list(f.contract_type) or list(counts)
     total = sum(counts.get(t, 0) for t in wanted)
     pages = max(1, math.ceil(total / f.size))
@@ -613,200 +442,3 @@ async def region_freshness(session: AsyncSession) -> list[RegionFreshness]:
         )
         for status, name in rows
     ]
-
-
-# --- caching --------------------------------------------------------------------------
-
-
-def _parse_generation(raw: bytes | None) -> int:
-    if raw is None:
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        return 0
-
-
-def _stamped(gen: int, payload: bytes) -> bytes:
-    """``payload`` stamped with generation ``gen`` (read back by :func:`_of_generation`)."""
-    return str(gen).encode() + b"\n" + payload
-
-
-def _of_generation(raw: bytes | None, gen: int) -> bytes | None:
-    """The payload of a stamped entry if it was stamped with ``gen``, else ``None``."""
-    if raw is None:
-        return None
-    stamp, sep, payload = raw.partition(b"\n")
-    if not sep or stamp != str(gen).encode():
-        return None
-    return payload
-
-
-async def generation(cache: Cache) -> int:
-    return _parse_generation(await cache.get(GENERATION_KEY))
-
-
-async def read_stamped(cache: Cache, keys: Sequence[str]) -> tuple[int, list[bytes | None]]:
-    """The current generation, and for each key its payload if stamped with it.
-
-    One round trip: the generation and the entries come in one multi-get, so a hit costs
-    the same single cache read as an unstamped entry would. (Reading the generation
-    first and the entry next cost two; sending both at once on two connections was
-    measured slower still.) Entries are stamped with their generation instead of being
-    keyed by it, so a sweep's new results overwrite the old ones rather than leaving
-    them to expire, and an entry from before the last sweep is never served.
-    """
-    raw = await cache.mget([GENERATION_KEY, *keys])
-    gen = _parse_generation(raw[0])
-    return gen, [_of_generation(value, gen) for value in raw[1:]]
-
-
-async def read_entry(cache: Cache, key: str) -> tuple[int, tuple[str, bytes] | None]:
-    """The current generation, and the (ETag, body) stored under ``key`` if it is of it."""
-    gen, (payload,) = await read_stamped(cache, [key])
-    return gen, None if payload is None else unpack(payload)
-
-
-async def write_entry(
-    cache: Cache, key: str, gen: int, etag: str, body: bytes, *, ttl: float
-) -> None:
-    """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped)."""
-    await cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl)
-
-
-def list_cache_key(f: ContractFilters) -> str:
-    # v3: stamped with the generation and packed (ETag + body), see read_stamped.
-    return f"browse:list:v3:{f.cache_key()}"
-
-
-def counts_cache_key(f: ContractFilters) -> str:
-    # Keyed by the counted filters only: the pages and sorts of a view share one entry,
-    # and any other filter set has a key, and so a count, of its own.
-    return f"browse:counts:v1:{f.counts_key()}"
-
-
-def _decode_counts(payload: bytes | None) -> dict[str, int] | None:
-    if payload is None:
-        return None
-    try:
-        counts = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        counts = None
-    if not isinstance(counts, dict) or not all(
-        isinstance(k, str) and type(v) is int for k, v in counts.items()
-    ):
-        log.warning("cache_entry_invalid", key="browse:counts")
-        return None
-    return counts
-
-
-async def write_counts(
-    cache: Cache, f: ContractFilters, gen: int, counts: Mapping[str, int]
-) -> None:
-    """Store the per-type counts of ``f``'s view for generation ``gen``."""
-    await cache.set(counts_cache_key(f), _stamped(gen, orjson.dumps(dict(counts))), ttl=COUNTS_TTL)
-
-
-async def _lookup_list(
-    cache: Cache, f: ContractFilters
-) -> tuple[int, tuple[str, bytes] | None, dict[str, int] | None]:
-    """The generation, the list entry of ``f`` and its view's counts, in one round trip."""
-    gen, (entry, counts) = await read_stamped(cache, [list_cache_key(f), counts_cache_key(f)])
-    return gen, None if entry is None else unpack(entry), _decode_counts(counts)
-
-
-async def _store_list(
-    session: AsyncSession,
-    cache: Cache,
-    f: ContractFilters,
-    gen: int,
-    counts: dict[str, int] | None,
-) -> tuple[str, bytes]:
-    page = await list_page(session, f, counts=counts)
-    if counts is None:
-        await write_counts(cache, f, gen, page["counts"])
-    body = orjson.dumps(page)
-    etag = etag_for(body)
-    await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=LIST_TTL)
-    return etag, body
-
-
-async def cached_list_entry(
-    database: Database, cache: ResilientCache, f: ContractFilters
-) -> tuple[str, bytes, int]:
-    """The list as (ETag, JSON bytes) and the generation it belongs to, cached.
-
-    A hit is one cache round trip (see :func:`read_stamped`), no JSON or hashing work,
-    and no database session: one is opened only on a miss. A miss reuses the view's
-    counts when this generation already has them.
-    """
-    gen, entry, counts = await _lookup_list(cache, f)
-    if entry is not None:
-        return entry[0], entry[1], gen
-    async with database.session() as session:
-        etag, body = await _store_list(session, cache, f, gen, counts)
-    return etag, body, gen
-
-
-async def cached_list(
-    session: AsyncSession, cache: ResilientCache, f: ContractFilters
-) -> tuple[bytes, int]:
-    """The list as JSON bytes (cached) and the generation it belongs to, in ``session``."""
-    gen, entry, counts = await _lookup_list(cache, f)
-    if entry is not None:
-        return entry[1], gen
-    _, body = await _store_list(session, cache, f, gen, counts)
-    return body, gen
-
-
-async def warm_counts(database: Database, cache: Cache) -> None:
-    """Count the default views (:data:`DEFAULT_VIEWS`) for the current generation.
-
-    For the sweep to call right after it bumps the generation, so the first visitors of
-    the front page and of "all contracts" (whatever its page or sort) find the counts
-    ready instead of paying for a count of every live contract. Exact counts, shared
-    like any other view's. Best effort: it never raises (a cache or database failure is
-    logged and the requests then count for themselves); counts already stored for this
-    generation (a request was faster) are kept.
-    """
-    keys = [counts_cache_key(f) for f in DEFAULT_VIEWS]
-    try:
-        gen, stored = await read_stamped(cache, keys)
-    except CacheError as exc:
-        log.warning("counts_not_warmed", reason="cache", error=str(exc))
-        return
-    missing = [f for f, payload in zip(DEFAULT_VIEWS, stored, strict=True) if payload is None]
-    if not missing:
-        return
-    try:
-        now = utcnow()
-        async with database.session() as session:
-            conn = await _browse_connection(session)
-            computed = [(f, await _count_by_type(conn, filter_conditions(f, now))) for f in missing]
-    except Exception as exc:  # the sweep that calls this has finished its own work
-        log.warning("counts_not_warmed", reason="database", error=str(exc))
-        return
-    try:
-        for f, counts in computed:
-            await write_counts(cache, f, gen, counts)
-    except CacheError as exc:
-        log.warning("counts_not_warmed", reason="cache", error=str(exc))
-
-
-async def cached_model(
-    cache: ResilientCache,
-    key: str,
-    model: type[M],
-    build: Callable[[], Awaitable[M]],
-    ttl: float = STATIC_TTL,
-) -> M:
-    """A model from the cache, or ``await build()`` stored under ``key``."""
-    raw = await cache.get(key)
-    if raw is not None:
-        try:
-            return model.model_validate_json(raw)
-        except ValueError:
-            log.warning("cache_entry_invalid", key=key)
-    value = await build()
-    await cache.set(key, value.model_dump_json().encode(), ttl=ttl)
-    return value

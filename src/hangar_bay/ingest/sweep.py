@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # The browse caches are stamped with this generation; a sweep that changed something
 # starts a new one.
-from hangar_bay.contracts.service import GENERATION_KEY, warm_counts
+from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from hangar_bay.contracts.service import HIGH_SEC, WORMHOLE_SYSTEMS
+from hangar_bay.contracts.query import HIGH_SEC, WORMHOLE_SYSTEMS
 
 
 def isk(value: float | None) -> str:

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hangar_bay.contracts import service
+from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
     LIST_MAX_AGE,
@@ -140,8 +140,8 @@ class _Freshness(BaseModel):
 async def _browse_context(
     session: AsyncSession, cache: ResilientCache, gen: int
 ) -> tuple[Taxonomy, list[RegionOption], list[RegionFreshness]]:
-    taxonomy = await service.cached_model(
-        cache, service.TAXONOMY_KEY, Taxonomy, lambda: service.taxonomy(session)
+    taxonomy = await caching.cached_model(
+        cache, caching.TAXONOMY_KEY, Taxonomy, lambda: service.taxonomy(session)
     )
 
     async def regions() -> _Regions:
@@ -150,9 +150,9 @@ async def _browse_context(
     async def freshness() -> _Freshness:
         return _Freshness(items=await service.region_freshness(session))
 
-    region_list = await service.cached_model(cache, service.REGIONS_KEY, _Regions, regions)
-    fresh = await service.cached_model(
-        cache, f"browse:freshness:v1:{gen}", _Freshness, freshness, ttl=service.LIST_TTL
+    region_list = await caching.cached_model(cache, caching.REGIONS_KEY, _Regions, regions)
+    fresh = await caching.cached_model(
+        cache, f"browse:freshness:v1:{gen}", _Freshness, freshness, ttl=caching.LIST_TTL
     )
     return taxonomy, region_list.items, fresh.items
 
@@ -172,11 +172,11 @@ async def browse(request: Request, database: DatabaseDep, cache: CacheDep) -> Re
     # database session (one is opened on a miss only, and closed before rendering).
     # Relative times ("5 min ago") in it may lag by that long, as in a browser's copy.
     page_key = page_cache_key(filters)
-    _, entry = await service.read_entry(cache, page_key)
+    _, entry = await caching.read_entry(cache, page_key)
     if entry is not None:
         return etag_response(request, entry[0], entry[1], media_type=HTML, max_age=LIST_MAX_AGE)
     async with database.session() as session:
-        body, gen = await service.cached_list(session, cache, filters)
+        body, gen = await caching.cached_list(session, cache, filters)
         taxonomy, regions, freshness = await _browse_context(session, cache, gen)
     page = ContractPage.model_validate_json(body)
     now = utcnow()
@@ -208,7 +208,7 @@ async def browse(request: Request, database: DatabaseDep, cache: CacheDep) -> Re
     etag = etag_for(html)
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
-    await service.write_entry(cache, page_key, gen, etag, html, ttl=LIST_MAX_AGE)
+    await caching.write_entry(cache, page_key, gen, etag, html, ttl=LIST_MAX_AGE)
     return etag_response(request, etag, html, media_type=HTML, max_age=LIST_MAX_AGE)
 
 
