@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -66,16 +67,57 @@ class TimestampMixin:
 
 
 class User(TimestampMixin, Base):
-    """An EVE character that logged in through EVE SSO."""
+    """One owner of an EVE character that logged in through EVE SSO.
+
+    EVE changes the owner hash when a character is sold, so a row is a (character, owner
+    hash) pair: the buyer logging in gets a new row and starts with nothing, while the
+    seller's rows (saved searches, watch entries) stay with the old row, out of reach.
+    """
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    character_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    character_id: Mapped[int] = mapped_column(BigInteger, index=True)
     character_name: Mapped[str] = mapped_column(String(100))
-    # EVE changes the owner hash when a character is sold: a new hash is a new owner.
     owner_hash: Mapped[str] = mapped_column(String(255))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("character_id", "owner_hash", name="uq_users_character_owner"),
+    )
+
+
+class SavedSearch(TimestampMixin, Base):
+    """A named browse URL (F005); ``query`` is the normalised browse query string."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(Text, default="")
+    # Alerts (F007) match new contracts against searches with this on.
+    alerts: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WatchEntry(TimestampMixin, Base):
+    """A ship type a pilot watches (F006), optionally under a price (ISK) and in a region."""
+
+    __tablename__ = "watch_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    type_id: Mapped[int] = mapped_column(BigInteger)
+    max_price: Mapped[float | None] = mapped_column(Double)
+    region_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    # The matcher looks entries up by the ship types a sweep brought in.
+    __table_args__ = (Index("ix_watch_entries_type_id", "type_id"),)
 
 
 # --- the static universe, resolved from ESI and kept ----------------------------------
