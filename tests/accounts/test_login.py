@@ -34,7 +34,9 @@ async def test_confidential_login(client: httpx.AsyncClient, database: Database)
     assert "code_challenge" not in query  # a confidential client authenticates instead
     assert len(query["state"][0]) >= 32
     cookie = start.headers["set-cookie"]
-    assert LOGIN_COOKIE in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert LOGIN_COOKIE in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
     assert "Secure" not in cookie  # test environment; production sets it
 
     done = await sso_login(client, "/?group_id=419&sort=price")
@@ -43,7 +45,8 @@ async def test_confidential_login(client: httpx.AsyncClient, database: Database)
     session_cookie = next(
         value for value in done.headers.get_list("set-cookie") if value.startswith(SESSION_COOKIE)
     )
-    assert "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie
+    assert "HttpOnly" in session_cookie
+    assert "SameSite=lax" in session_cookie
     me = await client.get("/api/v1/me")
     assert me.status_code == 200
     body = me.json()
@@ -52,7 +55,8 @@ async def test_confidential_login(client: httpx.AsyncClient, database: Database)
     assert len(body["csrf_token"]) >= 32
     async with database.session() as session:
         user = await session.scalar(select(User))
-        assert user is not None and user.owner_hash == PILOT.owner
+        assert user is not None
+        assert user.owner_hash == PILOT.owner
 
 
 async def test_public_client_uses_pkce(
