@@ -63,27 +63,19 @@ async def _out(
 ) -> list[WatchOut]:
     if not rows:
         return []
-    type_names = dict(
-        (
-            await session.execute(
-                select(ItemType.type_id, ItemType.name).where(
-                    ItemType.type_id.in_({row.type_id for row in rows})
-                )
-            )
-        ).tuples()
-    )
-    region_ids = {row.region_id for row in rows if row.region_id}
-    region_names = (
-        dict(
-            (
-                await session.execute(
-                    select(Region.region_id, Region.name).where(Region.region_id.in_(region_ids))
-                )
-            ).tuples()
+    type_rows = await session.execute(
+        select(ItemType.type_id, ItemType.name).where(
+            ItemType.type_id.in_({row.type_id for row in rows})
         )
-        if region_ids
-        else {}
     )
+    type_names: dict[int, str] = {r.type_id: r.name for r in type_rows}
+    region_names: dict[int, str] = {}
+    region_ids = {row.region_id for row in rows if row.region_id}
+    if region_ids:
+        region_rows = await session.execute(
+            select(Region.region_id, Region.name).where(Region.region_id.in_(region_ids))
+        )
+        region_names = {r.region_id: r.name for r in region_rows}
     views = [view_of(row) for row in rows]
     counts = await totals(session, cache, views)
     return [
