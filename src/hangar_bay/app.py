@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hangar_bay import __version__
 from hangar_bay.accounts.auth import router as auth_router
+from hangar_bay.accounts.pages import router as accounts_pages
 from hangar_bay.accounts.router import router as accounts_router
 from hangar_bay.contracts.router import router as contracts_router
 from hangar_bay.core.cache import ResilientCache, create_cache
@@ -120,5 +121,6 @@ def create_app(
     app.include_router(auth_router)
     app.include_router(accounts_router)
     app.include_router(web_router)
+    app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
