@@ -133,8 +133,9 @@ async def me_page(
     }
     html = render_bytes(request, "me.html", context)
     body, _ = personalise(templates, request, auth, html, '""')
-    response = Response(body, media_type=HTML, headers={"Cache-Control": "private, no-store"})
-    return page_cache_headers(response, auth)
+    response = page_cache_headers(Response(body, media_type=HTML), auth)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.post("/me/searches")

@@ -193,7 +193,11 @@ async def _browse_response(
 
 @router.get("/")
 async def browse(
-    request: Request, database: DatabaseDep, cache: CacheDep, auth: AuthDep, session: SessionDep
+    request: Request,
+    database: DatabaseDep,
+    cache: CacheDep,
+    auth: AuthDep,
+    request_session: SessionDep,
 ) -> Response:
     try:
         filters = _parse(request)
@@ -206,7 +210,7 @@ async def browse(
     page_key = page_cache_key(filters)
     _, entry = await caching.read_entry(cache, page_key)
     if entry is not None:
-        return await _browse_response(request, auth, session, filters, entry[0], entry[1])
+        return await _browse_response(request, auth, request_session, filters, entry[0], entry[1])
     async with database.session() as session:
         body, gen = await caching.cached_list(session, cache, filters)
         taxonomy, regions, freshness = await _browse_context(session, cache, gen)
@@ -241,7 +245,7 @@ async def browse(
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
     await caching.write_entry(cache, page_key, gen, etag, html, ttl=LIST_MAX_AGE)
-    return await _browse_response(request, auth, session, filters, etag, html)
+    return await _browse_response(request, auth, request_session, filters, etag, html)
 
 
 @router.get("/contracts/{contract_id}")
