@@ -124,7 +124,6 @@ async def _seed_rows(client: httpx.AsyncClient, login: LoggedIn) -> dict[str, in
 
 
 @pytest.mark.parametrize(("method", "path", "body"), UNSAFE)
-@pytest.mark.parametrize("token", [None, "", "wrong"])
 async def test_csrf_on_every_unsafe_route(
     client: httpx.AsyncClient,
     database: Database,
@@ -133,14 +132,14 @@ async def test_csrf_on_every_unsafe_route(
     method: str,
     path: str,
     body: dict[str, Any] | None,
-    token: str | None,
 ) -> None:
     ids = await _seed_rows(client, pilot)
     before = (await _rows(database, SavedSearch), await _rows(database, WatchEntry))
-    headers = {} if token is None else {"X-CSRF-Token": token}
-    response = await client.request(method, path.format(**ids), json=body, headers=headers)
-    assert response.status_code == 403
-    assert response.json()["error"] == "csrf"
+    for token in (None, "", "wrong", pilot.csrf_token[:-1]):
+        headers = {} if token is None else {"X-CSRF-Token": token}
+        response = await client.request(method, path.format(**ids), json=body, headers=headers)
+        assert response.status_code == 403, token
+        assert response.json()["error"] == "csrf"
     after = (await _rows(database, SavedSearch), await _rows(database, WatchEntry))
     assert after == before
     listed = (await client.get("/api/v1/me/searches")).json()["items"]
@@ -192,42 +191,36 @@ async def test_other_users_rows_are_404(
     assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "field"),
-    [
-        ("/api/v1/me/searches", {"name": "", "query": ""}, "name"),
-        ("/api/v1/me/searches", {"name": "   ", "query": ""}, "name"),
-        ("/api/v1/me/searches", {"name": "x" * 81, "query": ""}, "name"),
-        ("/api/v1/me/searches", {"query": "q=x"}, "name"),
-        ("/api/v1/me/searches", {"name": "n", "query": "min_price=abc"}, "min_price"),
-        ("/api/v1/me/searches", {"name": "n", "query": "security=space"}, "security"),
-        ("/api/v1/me/searches", {"name": "n", "query": "x" * 2001}, "query"),
-        ("/api/v1/me/searches", {"name": "n", "alerts": "maybe"}, "alerts"),
-        ("/api/v1/me/searches", {"name": "n", "owner": 3}, "owner"),
-        ("/api/v1/me/watchlist", {"type_id": AUTOCANNON}, "type_id"),
-        ("/api/v1/me/watchlist", {"type_id": 999999}, "type_id"),
-        ("/api/v1/me/watchlist", {"type_id": 0}, "type_id"),
-        ("/api/v1/me/watchlist", {"type_id": 2**70}, "type_id"),
-        ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": -1}, "max_price"),
-        ("/api/v1/me/watchlist", {"type_id": RIFTER, "note": "n" * 501}, "note"),
-        ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": 12345}, "region_id"),
-        ("/api/v1/me/watchlist", {"max_price": 5}, "type_id"),
-    ],
-)
+BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("/api/v1/me/searches", {"name": "", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "   ", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "x" * 81, "query": ""}, "name"),
+    ("/api/v1/me/searches", {"query": "q=x"}, "name"),
+    ("/api/v1/me/searches", {"name": "n", "query": "min_price=abc"}, "min_price"),
+    ("/api/v1/me/searches", {"name": "n", "query": "security=space"}, "security"),
+    ("/api/v1/me/searches", {"name": "n", "query": "x" * 2001}, "query"),
+    ("/api/v1/me/searches", {"name": "n", "alerts": "maybe"}, "alerts"),
+    ("/api/v1/me/searches", {"name": "n", "owner": 3}, "owner"),
+    ("/api/v1/me/watchlist", {"type_id": AUTOCANNON}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": 999999}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": 0}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": 2**70}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": -1}, "max_price"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "note": "n" * 501}, "note"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": 12345}, "region_id"),
+    ("/api/v1/me/watchlist", {"max_price": 5}, "type_id"),
+]
+
+
 async def test_bad_bodies_are_422_naming_the_field(
-    client: httpx.AsyncClient,
-    database: Database,
-    pilot: LoggedIn,
-    universe: Database,
-    path: str,
-    body: dict[str, Any],
-    field: str,
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
 ) -> None:
-    response = await client.post(path, json=body, headers=pilot.headers)
-    assert response.status_code == 422, response.text
-    assert response.json()["error"] == "validation_error"
-    named = {str(part) for err in response.json()["detail"] for part in err["loc"]}
-    assert field in named
+    for path, body, field in BAD_BODIES:
+        response = await client.post(path, json=body, headers=pilot.headers)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"] == "validation_error"
+        named = {str(part) for err in response.json()["detail"] for part in err["loc"]}
+        assert field in named, (body, named)
     assert await _rows(database, SavedSearch) == 0
     assert await _rows(database, WatchEntry) == 0
 
