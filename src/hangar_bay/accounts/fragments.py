@@ -13,9 +13,15 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from hangar_bay.accounts.deps import Auth
-from hangar_bay.contracts.http import etag_for
+from hangar_bay.accounts.deps import Auth, get_auth
+from hangar_bay.accounts.sessions import SESSION_COOKIE
+from hangar_bay.contracts.http import etag_for, etag_response
+from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.core.state import get_database
+from hangar_bay.models import ItemType
 
 ACCOUNT_SLOT = b"<!--hb:account-->"
 SAVE_SLOT = b"<!--hb:save-search-->"
@@ -60,3 +66,61 @@ def page_cache_headers(response: Response, auth: Auth | None) -> Response:
     if auth is not None:
         response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+async def page_auth(request: Request, session: AsyncSession | None = None) -> Auth | None:
+    """The pilot of a page request (``None`` for visitors, without touching the
+    database). Pages that have no request session get a short one of their own."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    if session is not None:
+        return await get_auth(request, session)
+    async with get_database(request).session() as own:
+        return await get_auth(request, own)
+
+
+async def browse_response(
+    env: Environment,
+    request: Request,
+    filters: ContractFilters,
+    etag: str,
+    html: bytes,
+    *,
+    media_type: str,
+    max_age: int,
+) -> Response:
+    """The browse page (cached, shared ``html``) for this request: the pilot's header,
+    "Save this search" and, for a one-type view, "Watch this ship type"."""
+    auth = await page_auth(request)
+    single_type = None
+    if auth is not None and len(filters.type_id) == 1:
+        type_id = filters.type_id[0]
+        async with get_database(request).session() as session:
+            name = await session.scalar(select(ItemType.name).where(ItemType.type_id == type_id))
+        single_type = (type_id, name or f"Type {type_id}")
+    body, etag = personalise(
+        env,
+        request,
+        auth,
+        html,
+        etag,
+        save_query=filters.query_string(page=1),
+        single_type=single_type,
+    )
+    response = etag_response(request, etag, body, media_type=media_type, max_age=max_age)
+    return page_cache_headers(response, auth)
+
+
+def personal_response(
+    env: Environment,
+    request: Request,
+    auth: Auth | None,
+    html: bytes,
+    *,
+    media_type: str,
+    max_age: int,
+) -> Response:
+    """A page rendered for this request (no server-side page cache), with its header."""
+    body, etag = personalise(env, request, auth, html, etag_for(html))
+    response = etag_response(request, etag, body, media_type=media_type, max_age=max_age)
+    return page_cache_headers(response, auth)
