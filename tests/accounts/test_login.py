@@ -261,3 +261,12 @@ async def test_logout(client: httpx.AsyncClient, database: Database) -> None:
     client.cookies.set(SESSION_COOKIE, cookie)
     assert (await client.get("/api/v1/me")).status_code == 401
     assert await _count(database, UserSession) == 0
+
+
+async def test_login_without_a_client_id_is_a_friendly_503(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    settings.sso_client_id = ""
+    response = await client.get("/auth/login")
+    assert response.status_code == 503
+    assert "not set up" in response.text

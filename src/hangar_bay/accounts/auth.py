@@ -119,7 +119,7 @@ async def login(request: Request, settings: SettingsDep, next: str | None = None
     (a path on this site; anything else becomes ``/``)."""
     client = sso_client(request, settings)
     if not settings.sso_client_id:
-        failure = SsoFailure(502, "sso_not_configured", "Logging in is not set up on this site.")
+        failure = SsoFailure(503, "sso_not_configured", "Logging in is not set up on this site.")
         return _failure_page(request, failure, settings)
     try:
         meta = await client.metadata()
