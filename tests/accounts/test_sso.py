@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi import Response
 
 from esi_sim.config import Character
 from esi_sim.sso import RSA_KID, RSA_KID_2, _Grant
 from esi_sim.testing import RunningSimulator
+from hangar_bay.accounts.sessions import set_session_cookie
 from hangar_bay.accounts.sso import SsoClient, SsoFailure, _Cached
 from hangar_bay.settings import Settings
 from tests.accounts.conftest import SSO
@@ -73,3 +75,15 @@ def test_secure_cookies_in_production() -> None:
     assert Settings(**base, environment="development").secure_cookies is False  # type: ignore[arg-type]
     forced = Settings(**base, environment="development", session_cookie_secure=True)  # type: ignore[arg-type]
     assert forced.secure_cookies is True
+
+
+def test_session_cookie_flags_in_production() -> None:
+    settings = Settings(_env_file=None, environment="production", secret_key="k" * 40)  # type: ignore[call-arg]
+    response = Response()
+    set_session_cookie(response, "token", settings)
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("hangar_session=token;")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" in cookie
+    assert "Path=/" in cookie
