@@ -1,12 +1,14 @@
 """Per-pilot pieces of otherwise shared pages.
 
-Pages carry HTML-comment slots (:data:`ACCOUNT_SLOT` in the header,
-:data:`SAVE_SLOT` on the browse page) and are cached without anything personal in them.
-Each response then gets its pilot's fragments (name, portrait, logout form, "Save this
-search" with the CSRF token, or a login link for visitors) put into the slots. The ETag
-is computed over the final body, and a logged-in pilot's page
-is ``private, no-cache`` so no shared cache ever keeps it. ``Vary: Cookie`` makes
-browsers fetch again after a login or logout instead of showing the other state.
+Pages are rendered, and cached, as a visitor sees them: the account pieces (the header's
+"Log in with EVE Online", the browse page's "Log in to save this search") sit between
+``<!--hb:NAME-->`` and ``<!--/hb:NAME-->`` markers. A visitor's response is the cached
+page as it is (same bytes, same ETag, no extra work on the hot path). A logged-in
+pilot's response gets those pieces swapped for theirs (name, portrait, logout form,
+"Save this search" with the CSRF token), an ETag over the result, and
+``Cache-Control: private, no-cache``, so no shared cache ever keeps it. Every page says
+``Vary: Cookie``, so browsers fetch again after a login or logout instead of showing the
+other state from their cache.
 """
 
 from __future__ import annotations
@@ -23,14 +25,24 @@ from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.state import get_database
 from hangar_bay.models import ItemType
 
-ACCOUNT_SLOT = b"<!--hb:account-->"
-SAVE_SLOT = b"<!--hb:save-search-->"
+ACCOUNT_SLOT = "account"
+SAVE_SLOT = "save-search"
 
 
 def here(request: Request) -> str:
     """This page's path and query: where a login started from here should return."""
     query = request.url.query
     return request.url.path + ("?" + query if query else "")
+
+
+def _splice(body: bytes, name: str, fragment: bytes) -> bytes:
+    start_marker = f"<!--hb:{name}-->".encode()
+    end_marker = f"<!--/hb:{name}-->".encode()
+    start = body.find(start_marker)
+    end = body.find(end_marker, start)
+    if start < 0 or end < 0:
+        return body
+    return body[: start + len(start_marker)] + fragment + body[end:]
 
 
 def personalise(
@@ -43,21 +55,18 @@ def personalise(
     save_query: str | None = None,
     single_type: tuple[int, str] | None = None,
 ) -> tuple[bytes, str]:
-    """``body`` with its slots filled for this request, and the ETag to send (of the
-    final body: pages differ per pilot, and a visitor's page per login link)."""
+    """``body`` as this request's pilot sees it, and the ETag to send. A visitor gets
+    ``body`` and ``etag`` unchanged."""
+    if auth is None:
+        return body, etag
     macros = env.get_template("_account.html").module
     next_path = here(request)
-    parts = {ACCOUNT_SLOT: str(macros.header(auth, next_path)).encode()}  # type: ignore[attr-defined]
+    header = macros.header(auth, next_path)  # type: ignore[attr-defined]
+    body = _splice(body, ACCOUNT_SLOT, str(header).encode())
     if save_query is not None:
-        parts[SAVE_SLOT] = str(
-            macros.save_search(auth, save_query, next_path, single_type)  # type: ignore[attr-defined]
-        ).encode()
-    changed = False
-    for slot, fragment in parts.items():
-        if slot in body:
-            body = body.replace(slot, fragment, 1)
-            changed = True
-    return body, etag_for(body) if changed else etag
+        save = macros.save_search(auth, save_query, next_path, single_type)  # type: ignore[attr-defined]
+        body = _splice(body, SAVE_SLOT, str(save).encode())
+    return body, etag_for(body)
 
 
 def page_cache_headers(response: Response, auth: Auth | None) -> Response:
