@@ -1,6 +1,6 @@
-"""A real browser logs in through the simulator's EVE SSO, saves a search from the
-browse page, watches a ship from a contract page, finds both on ``/me``, logs out and is
-then refused ``/api/v1/me`` (401).
+"""A real browser, with JavaScript off, logs in through the simulator's EVE SSO, saves a
+search from the browse page, watches a ship from a contract page, finds both on ``/me``,
+logs out and is then refused ``/api/v1/me`` (401).
 
 Skipped like the browse flow when Chromium or Playwright is missing, unless
 ``HANGAR_REQUIRE_BROWSER`` is set.
@@ -88,7 +88,8 @@ async def test_login_save_watch_logout(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            context = await browser.new_context()
+            # Without JavaScript: every step is a plain link or form.
+            context = await browser.new_context(java_script_enabled=False)
             # No network beyond loopback: portraits and renders fall back to text.
             await context.route("https://images.evetech.net/**", lambda route: route.abort())
             page = await context.new_page()
