@@ -12,6 +12,7 @@ import pytest
 from esi_sim.config import Character, SimConfig, SsoConfig
 from esi_sim.testing import RunningSimulator, running_simulator
 from hangar_bay.settings import Settings
+from tests.conftest import TEST_CACHE_URL
 from tests.contracts.conftest import market, universe
 
 __all__ = ["market", "universe"]
@@ -45,8 +46,6 @@ def _reset_sso(sso_sim: RunningSimulator) -> Iterator[None]:
 
 @pytest.fixture
 def settings(database_url: str, sso_sim: RunningSimulator) -> Settings:
-    from tests.conftest import TEST_CACHE_URL
-
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="test",
