@@ -225,6 +225,10 @@ class Contract(Base):
     ship_count: Mapped[int] = mapped_column(Integer, default=0)
     # Text search haystack: title, item names, location name (lower-cased).
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Auctions: the highest bid (ISK, null without bids) and the number of bids, written
+    # with the bids (ingest.sweep._save_bids) so a list and its sort need no aggregate.
+    highest_bid: Mapped[float | None] = mapped_column(Double)
+    bid_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -280,6 +284,23 @@ class Contract(Base):
             sqlite_where=text("0"),
         ),
     )
+
+
+class Route(Base):
+    """Jumps between two solar systems (ESI ``GET /route/{origin}/{destination}/``,
+    shortest), filled for courier contracts after sweeps; ``jumps`` is null when ESI
+    knows no route (J-space)."""
+
+    __tablename__ = "routes"
+
+    origin_system_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    destination_system_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    jumps: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ContractItem(Base):
