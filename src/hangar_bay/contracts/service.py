@@ -24,11 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from hangar_bay.contracts.query import (
+    ROUTE_SORTS,
     SHIP_CATEGORY,
+    EndStation,
+    EndSystem,
     S,
     filter_conditions,
     live_condition,
     sort_order,
+    with_route,
 )
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
@@ -50,8 +54,8 @@ from hangar_bay.models import (
     ItemType,
     Region,
     RegionStatus,
+    Route,
     SolarSystem,
-    Station,
     as_utc,
     utcnow,
 )
@@ -73,6 +77,7 @@ def _summary_fields(
     issuer_name: str | None,
     system_name: str | None,
     items: Sequence[dict[str, Any]],
+    end: Any = None,
 ) -> dict[str, Any]:
     """The list representation of a contract (an ORM object or a row with its columns).
 
@@ -152,7 +157,45 @@ def _summary_fields(
         "blueprints": blueprints,
         "offered_count": offered,
         "requested_count": requested,
+        **_type_fields(contract, end),
     }
+
+
+def _type_fields(contract: Any, end: Any) -> dict[str, Any]:
+    """The auction and courier fields of a summary (``end``: a row carrying the
+    destination's ``end_location_name``, ``end_system_id``, ``end_system_name``,
+    ``end_security`` and the route's ``jumps``, or ``None``)."""
+    is_auction = contract.type == "auction"
+    jumps = getattr(end, "jumps", None)
+    reward, volume = contract.reward, contract.volume
+    return {
+        "current_bid": (
+            contract.highest_bid if contract.highest_bid is not None else contract.price
+        )
+        if is_auction
+        else None,
+        "bid_count": contract.bid_count or 0,
+        "end_location_name": getattr(end, "end_location_name", None),
+        "end_system_id": getattr(end, "end_system_id", None),
+        "end_system_name": getattr(end, "end_system_name", None),
+        "end_security": getattr(end, "end_security", None),
+        "jumps": jumps,
+        "reward_per_m3": reward / volume if reward is not None and volume else None,
+        "reward_per_jump": reward / jumps if reward is not None and jumps else None,
+    }
+
+
+DESTINATION_COLUMNS = (
+    EndStation.name.label("end_location_name"),
+    EndStation.system_id.label("end_system_id"),
+    EndSystem.name.label("end_system_name"),
+    EndSystem.security_status.label("end_security"),
+    Route.jumps.label("jumps"),
+)
+
+
+def _with_destination(stmt: S) -> S:
+    return with_route(stmt).outerjoin(EndSystem, EndSystem.system_id == EndStation.system_id)
 
 
 _ITEM_KEYS = (
@@ -276,9 +319,11 @@ async def list_page(
         # their columns and names. Sorting whole rows (search_text is wide) costs more
         # than the filters.
         order = sort_order(f)
+        key_stmt = select(Contract.contract_id)
+        if f.sort_field in ROUTE_SORTS:
+            key_stmt = with_route(key_stmt)
         keys = (
-            select(Contract.contract_id)
-            .where(*page_conds)
+            key_stmt.where(*page_conds)
             .order_by(*order)
             .offset(offset)
             .limit(f.size)
@@ -286,16 +331,17 @@ async def list_page(
         )
         rows = (
             await conn.execute(
-                _with_names(
-                    select(
-                        *(c for c in Contract.__table__.columns if c.key != "search_text"),
-                        Region.name.label("region_name"),
-                        EntityName.name.label("issuer_name"),
-                        SolarSystem.name.label("system_name"),
+                _with_destination(
+                    _with_names(
+                        select(
+                            *(c for c in Contract.__table__.columns if c.key != "search_text"),
+                            Region.name.label("region_name"),
+                            EntityName.name.label("issuer_name"),
+                            SolarSystem.name.label("system_name"),
+                            *DESTINATION_COLUMNS,
+                        ).join(keys, keys.c.contract_id == Contract.contract_id)
                     )
-                    .join(keys, keys.c.contract_id == Contract.contract_id)
-                    .order_by(*order)
-                )
+                ).order_by(*order)
             )
         ).all()
         items = await _items_of(session, [row.contract_id for row in rows])
@@ -308,6 +354,7 @@ async def list_page(
                     issuer_name=row.issuer_name,
                     system_name=row.system_name,
                     items=items.get(row.contract_id, []),
+                    end=row,
                 )
             )
     return {
@@ -332,26 +379,25 @@ async def get_contract(
     """One contract, ended or not, with every item and bid; ``None`` when unknown."""
     now = now or utcnow()
     corporation = aliased(EntityName)
-    end_station = aliased(Station)
     row = (
         await session.execute(
-            _with_names(
-                select(
-                    Contract,
-                    Region.name,
-                    EntityName.name,
-                    SolarSystem.name,
-                    corporation.name,
-                    end_station.name,
-                ).where(Contract.contract_id == contract_id)
-            )
-            .outerjoin(corporation, corporation.entity_id == Contract.issuer_corporation_id)
-            .outerjoin(end_station, end_station.station_id == Contract.end_location_id)
+            _with_destination(
+                _with_names(
+                    select(
+                        Contract,
+                        Region.name,
+                        EntityName.name,
+                        SolarSystem.name,
+                        corporation.name,
+                        *DESTINATION_COLUMNS,
+                    ).where(Contract.contract_id == contract_id)
+                )
+            ).outerjoin(corporation, corporation.entity_id == Contract.issuer_corporation_id)
         )
     ).first()
     if row is None:
         return None
-    contract, region_name, issuer_name, system_name, corporation_name, end_name = row
+    contract, region_name, issuer_name, system_name, corporation_name = row[:5]
     items = (await _items_of(session, [contract_id])).get(contract_id, [])
     bids = [
         {"bid_id": b.bid_id, "date_bid": as_utc(b.date_bid), "amount": b.amount}
@@ -370,13 +416,12 @@ async def get_contract(
                 issuer_name=issuer_name,
                 system_name=system_name,
                 items=items,
+                end=row,
             ),
             "issuer_corporation_id": contract.issuer_corporation_id,
             "issuer_corporation_name": corporation_name,
             "for_corporation": contract.for_corporation,
-            "end_location_name": end_name,
             "items_status": contract.items_status,
-            "current_bid": bids[0]["amount"] if bids else None,
             "items": items,
             "bids": bids,
         }

@@ -7,7 +7,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, NotRequired, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # pydantic needs typing_extensions' TypedDict before Python 3.12.
 from typing_extensions import TypedDict
@@ -56,6 +64,27 @@ class ContractRow(_Row):
     @classmethod
     def _title(cls, value: Any) -> Any:
         return "" if value is None else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_where_meaningful(cls, data: Any) -> Any:
+        # ESI documents buyout for auctions, collateral and reward for couriers (EVE
+        # also asks collateral of loans), price for item exchanges and auctions; outside
+        # those, and for an auction without a buyout, it sends 0 or nothing. Stored as
+        # null, so "no buyout" never reads as a buyout of 0 ISK.
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("type")
+        data = dict(data)
+        if kind != "auction" or not data.get("buyout"):
+            data["buyout"] = None
+        if kind != "courier":
+            data["reward"] = None
+            if kind != "loan":
+                data["collateral"] = None
+        else:
+            data["price"] = None
+        return data
 
     @property
     def has_items(self) -> bool:
