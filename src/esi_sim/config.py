@@ -36,6 +36,7 @@ ROUTE_NAMES: tuple[str, ...] = (
     "ids",
     "prices",
     "status",
+    "route",
 )
 
 

@@ -293,9 +293,7 @@ class Route(Base):
 
     __tablename__ = "routes"
 
-    origin_system_id: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, autoincrement=False
-    )
+    origin_system_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     destination_system_id: Mapped[int] = mapped_column(
         BigInteger, primary_key=True, autoincrement=False
     )

@@ -32,6 +32,27 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def only_where_meaningful(data: dict[str, Any]) -> dict[str, Any]:
+    """A listing row with the amounts that do not apply to its type set to ``None``.
+
+    ESI documents buyout for auctions, collateral and reward for couriers (EVE also asks
+    collateral of loans), price for item exchanges and auctions; outside those, and for
+    an auction without a buyout, it sends 0 or nothing. Stored as null, so "no buyout"
+    never reads as a buyout of 0 ISK.
+    """
+    kind = data.get("type")
+    data = dict(data)
+    if kind != "auction" or not data.get("buyout"):
+        data["buyout"] = None
+    if kind != "courier":
+        data["reward"] = None
+        if kind != "loan":
+            data["collateral"] = None
+    else:
+        data["price"] = None
+    return data
+
+
 class ContractRow(_Row):
     contract_id: Id = Field(gt=0)
     issuer_id: Id
@@ -68,23 +89,7 @@ class ContractRow(_Row):
     @model_validator(mode="before")
     @classmethod
     def _only_where_meaningful(cls, data: Any) -> Any:
-        # ESI documents buyout for auctions, collateral and reward for couriers (EVE
-        # also asks collateral of loans), price for item exchanges and auctions; outside
-        # those, and for an auction without a buyout, it sends 0 or nothing. Stored as
-        # null, so "no buyout" never reads as a buyout of 0 ISK.
-        if not isinstance(data, dict):
-            return data
-        kind = data.get("type")
-        data = dict(data)
-        if kind != "auction" or not data.get("buyout"):
-            data["buyout"] = None
-        if kind != "courier":
-            data["reward"] = None
-            if kind != "loan":
-                data["collateral"] = None
-        else:
-            data["price"] = None
-        return data
+        return only_where_meaningful(data) if isinstance(data, dict) else data
 
     @property
     def has_items(self) -> bool:

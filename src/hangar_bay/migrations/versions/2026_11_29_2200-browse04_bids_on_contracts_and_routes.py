@@ -23,9 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("contracts") as batch:
         batch.add_column(sa.Column("highest_bid", sa.Double(), nullable=True))
-        batch.add_column(
-            sa.Column("bid_count", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch.add_column(sa.Column("bid_count", sa.Integer(), server_default="0", nullable=False))
     # The bids already stored decide both columns.
     op.execute(
         "UPDATE contracts SET "
