@@ -98,8 +98,9 @@ async def resolve_routes(
     Returns how many pairs were stored. Failures are logged and left for the next pass;
     never raises for ESI's sake.
     """
+    # Live by ESI's clock, which is the one the contracts' expiry times are on.
+    pairs = await missing_pairs(database, region_id=region_id, now=esi.server_now(), limit=limit)
     now = utcnow()
-    pairs = await missing_pairs(database, region_id=region_id, now=now, limit=limit)
     if not pairs:
         return 0
 
