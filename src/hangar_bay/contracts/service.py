@@ -259,7 +259,7 @@ def _with_names(stmt: S) -> S:
     )
 
 
-async def _group_types(session: AsyncSession, group_ids: Sequence[int]) -> list[int]:
+async def group_type_ids(session: AsyncSession, group_ids: Sequence[int]) -> list[int]:
     # Resolved up front so the item filter is a plain type_id IN (...), which the
     # (type_id, contract_id) index answers; a join to item_types scans every item.
     conn = await session.connection()
@@ -302,7 +302,7 @@ async def list_page(
     """
     now = now or utcnow()
     conn = await browse_connection(session)
-    group_types = await _group_types(session, f.group_id) if f.group_id else None
+    group_types = await group_type_ids(session, f.group_id) if f.group_id else None
     conds = filter_conditions(f, now, group_types=group_types)
     counts = dict(counts) if counts is not None else await count_by_type(conn, conds)
     wanted: list[str] = list(f.contract_type) or list(counts)
@@ -463,6 +463,26 @@ async def taxonomy(session: AsyncSession, *, now: dt.datetime | None = None) -> 
     for group in ordered:
         group.types.sort(key=lambda t: t.name.lower())
     return Taxonomy(groups=ordered)
+
+
+async def type_names(session: AsyncSession, type_ids: Sequence[int]) -> dict[int, str]:
+    """Names of these types from the stored catalogue (unknown ids are left out)."""
+    if not type_ids:
+        return {}
+    rows = await session.execute(
+        select(ItemType.type_id, ItemType.name).where(ItemType.type_id.in_(type_ids))
+    )
+    return {int(type_id): str(name) for type_id, name in rows}
+
+
+async def group_names(session: AsyncSession, group_ids: Sequence[int]) -> dict[int, str]:
+    """Names of these groups from the stored catalogue (unknown ids are left out)."""
+    if not group_ids:
+        return {}
+    rows = await session.execute(
+        select(ItemGroup.group_id, ItemGroup.name).where(ItemGroup.group_id.in_(group_ids))
+    )
+    return {int(group_id): str(name) for group_id, name in rows}
 
 
 async def region_options(session: AsyncSession) -> list[RegionOption]:
