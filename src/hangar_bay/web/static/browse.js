@@ -13,10 +13,8 @@ document.addEventListener("submit", (event) => {
 });
 
 // On a phone the filter form would push the results below the fold: start it folded
-// there when no filter is active (the summary line says how many are).
+// there (its summary says how many filters are active; a tap opens it).
 (() => {
   const fold = document.querySelector("details.fold");
-  if (fold && window.matchMedia("(max-width: 700px)").matches && !/\(\d+ active\)/.test(fold.querySelector("summary")?.textContent ?? "")) {
-    fold.open = false;
-  }
+  if (fold && window.matchMedia("(max-width: 700px)").matches) fold.open = false;
 })();
