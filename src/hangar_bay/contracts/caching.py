@@ -110,8 +110,9 @@ async def write_entry(
 
 
 def list_cache_key(f: ContractFilters) -> str:
-    # v3: stamped with the generation and packed (ETag + body), see read_stamped.
-    return f"browse:list:v3:{f.cache_key()}"
+    # v3: stamped with the generation and packed (ETag + body), see read_stamped; v4:
+    # the type-aware summary fields (an entry without them must not be served).
+    return f"browse:list:v4:{f.cache_key()}"
 
 
 def counts_cache_key(f: ContractFilters) -> str:
