@@ -251,8 +251,15 @@ async def test_courier_auction_phone_images_and_accessibility(
             # The courier tab, sorted by reward per m³ through its column header.
             await page.goto(live_server + "/?contract_type=courier&ships_only=false")
             problems["courier"] = await _axe_problems(page)
+            # By keyboard alone: Tab through the page to the column's sort link, Enter.
+            for _ in range(80):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("document.activeElement.textContent") == "ISK/m³":
+                    break
+            else:
+                raise AssertionError("the ISK/m³ sort link is not reachable by Tab")
             async with page.expect_navigation():
-                await page.get_by_role("link", name="ISK/m³").click()
+                await page.keyboard.press("Enter")
             assert parse_qs(urlsplit(page.url).query)["sort"] == ["-reward_per_m3"]
             header = page.locator("th", has_text="ISK/m³")
             assert await header.get_attribute("aria-sort") == "descending"
