@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from hangar_bay import migrate
 from hangar_bay.app import create_app
 from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
-from hangar_bay.contracts.query import filter_conditions, sort_order
+from hangar_bay.contracts.query import ROUTE_SORTS, filter_conditions, sort_order, with_route
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
@@ -525,12 +525,12 @@ async def bare_sql(conn: asyncpg.Connection, query: str) -> list[str]:
         group_types = [r[0] for r in rows]
     conds = filter_conditions(f, now, group_types=group_types)
     counts = select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
+    page_conds = [*conds, Contract.type.in_(f.contract_type)] if f.contract_type else conds
+    keys = select(Contract.contract_id)
+    if f.sort_field in ROUTE_SORTS:
+        keys = with_route(keys)
     page = (
-        select(Contract.contract_id)
-        .where(*conds)
-        .order_by(*sort_order(f))
-        .offset((f.page - 1) * f.size)
-        .limit(f.size)
+        keys.where(*page_conds).order_by(*sort_order(f)).offset((f.page - 1) * f.size).limit(f.size)
     )
     dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
     return [

@@ -1,4 +1,5 @@
-"""browse04: an auction's highest bid and bid count on its contract; routes between systems
+"""browse04: an auction's highest bid and bid count on its contract; routes between systems;
+an index for the courier and auction tabs
 
 Revision ID: browse04
 Revises: accounts01
@@ -33,6 +34,25 @@ def upgrade() -> None:
         "WHERE b.contract_id = contracts.contract_id) "
         "WHERE contracts.type = 'auction'"
     )
+    with op.batch_alter_table("contracts") as batch:
+        batch.create_index(
+            "ix_contracts_courier_auction_live",
+            ["type", "ended_at", "date_expired", "contract_id"],
+            unique=False,
+            postgresql_include=[
+                "reward",
+                "volume",
+                "collateral",
+                "days_to_complete",
+                "price",
+                "highest_bid",
+                "start_system_id",
+                "end_location_id",
+                "date_issued",
+            ],
+            postgresql_where=sa.text("type IN ('courier', 'auction')"),
+            sqlite_where=sa.text("type IN ('courier', 'auction')"),
+        )
     op.create_table(
         "routes",
         sa.Column("origin_system_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -48,5 +68,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("routes")
     with op.batch_alter_table("contracts") as batch:
+        batch.drop_index("ix_contracts_courier_auction_live")
         batch.drop_column("bid_count")
         batch.drop_column("highest_bid")
