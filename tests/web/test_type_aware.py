@@ -238,3 +238,14 @@ async def test_type_aware_pages_stay_light(client: httpx.AsyncClient, universe: 
         response = await client.get(path)
         assert len(rows(response.text)) == 50, path
         assert len(response.content) < 100_000, (path, len(response.content))
+
+
+async def test_courier_to_a_station_not_resolved_yet_is_not_called_a_structure(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    await add(
+        universe, build_contract(type="courier", price=None, reward=1e6, end_location=60_000_004)
+    )
+    html = (await client.get("/?contract_type=courier&ships_only=false")).text
+    (row,) = rows(html)
+    assert row[0] == "0.9 Jita → ? station not resolved yet"

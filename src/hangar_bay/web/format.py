@@ -7,6 +7,7 @@ import math
 import re
 
 from hangar_bay.contracts.query import HIGH_SEC, WORMHOLE_SYSTEMS
+from hangar_bay.ingest.universe import STRUCTURE_MIN_ID
 from hangar_bay.settings import Settings
 
 # EVE's in-game markup in titles: <url=showinfo:587>Rifter</url>, <font color=...>, <b>.
@@ -106,6 +107,11 @@ def game_text(value: str | None) -> str:
     if not value:
         return ""
     return " ".join(_MARKUP.sub("", value).split())
+
+
+def structure_id(location_id: int | None) -> bool:
+    """Player structures have ids from 100,000,000 up (NPC stations 60,000,000-69,999,999)."""
+    return location_id is not None and location_id >= STRUCTURE_MIN_ID
 
 
 def ingestion_off(settings: Settings) -> bool:

@@ -63,6 +63,7 @@ templates.filters.update(
     type_label=fmt.contract_type_label,
     game_text=fmt.game_text,
 )
+templates.tests["structure_id"] = fmt.structure_id
 
 SECURITY_LABELS = {
     "high": "High-sec",
