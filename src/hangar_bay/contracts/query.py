@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Double, Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from hangar_bay.contracts.schemas import (
@@ -193,10 +193,12 @@ def sort_order(f: ContractFilters) -> list[Any]:
         "reward": Contract.reward,
         "collateral": Contract.collateral,
         "days_to_complete": Contract.days_to_complete,
-        "reward_per_m3": Contract.reward / func.nullif(Contract.volume, 0),
+        # type_=Double: else SQLAlchemy casts the divisor to NUMERIC and PostgreSQL
+        # divides in arbitrary precision, five times slower over the courier tab's rows.
+        "reward_per_m3": Contract.reward / func.nullif(Contract.volume, 0, type_=Double),
         "jumps": Route.jumps,
-        "reward_per_jump": Contract.reward / func.nullif(Route.jumps, 0),
-        "price_per_ship": Contract.price / func.nullif(Contract.ship_count, 0),
+        "reward_per_jump": Contract.reward / func.nullif(Route.jumps, 0, type_=Double),
+        "price_per_ship": Contract.price / func.nullif(Contract.ship_count, 0, type_=Double),
         "contract_id": Contract.contract_id,
     }
     column = columns[f.sort_field]
