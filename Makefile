@@ -1,12 +1,16 @@
 # The two commands a newcomer needs:
 #   make serve   install (first time) and run the app on http://127.0.0.1:8000
 #   make test    install (first time) and run the whole test suite
+# Another port: make serve PORT=8001, make demo PORT=8001 (or HANGAR_PORT=8001 make serve).
 # Needs only python3 (3.11+) and make. PDM is installed into .tools/, the project into .venv/.
 
 PYTHON ?= python3
 TOOLS := .tools
 PDM := $(TOOLS)/bin/pdm
 VENV := .venv
+# Empty: the app's own default (HANGAR_PORT, else 8000).
+PORT ?=
+PORT_OPTION := $(if $(PORT),--port $(PORT))
 export PDM_CHECK_UPDATE := false
 
 .PHONY: serve test lint install demo clean
@@ -28,10 +32,10 @@ $(VENV)/.synced: pyproject.toml pdm.lock | $(PDM)
 install: $(VENV)/.synced
 
 serve: install
-	$(VENV)/bin/hangar-bay serve
+	$(VENV)/bin/hangar-bay serve $(PORT_OPTION)
 
 demo: install
-	$(VENV)/bin/hangar-bay demo
+	$(VENV)/bin/hangar-bay demo $(PORT_OPTION)
 
 test: install
 	$(PDM) run test

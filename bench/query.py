@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from hangar_bay import migrate
 from hangar_bay.app import create_app
 from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
-from hangar_bay.contracts.query import filter_conditions, sort_order
+from hangar_bay.contracts.query import ROUTE_SORTS, filter_conditions, sort_order, with_route
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
@@ -75,6 +75,11 @@ QUERIES: list[tuple[str, str]] = [
     ("sort date_expired", "sort=date_expired"),
     ("sort price_per_ship", "sort=price_per_ship"),
     ("deep page (all contracts, page 100)", "ships_only=false&page=100"),
+    # Type-aware tabs (issue #13).
+    ("couriers by reward per m³", "ships_only=false&contract_type=courier&sort=-reward_per_m3"),
+    ("couriers by jumps", "ships_only=false&contract_type=courier&sort=jumps"),
+    ("auctions by current bid", "ships_only=false&contract_type=auction&sort=price"),
+    ("security high + unknown", "security=high&security=unknown"),
 ]
 
 SCALES = {"small": 10_000, "forge": 35_000, "universe": 100_000}
@@ -428,7 +433,48 @@ async def seed(conn: asyncpg.Connection, live: int, rng: random.Random, ship_sha
         ],
     )
     await conn.copy_records_to_table("contract_items", records=items, columns=list(ITEM_FIELDS))
+    await seed_type_aware(conn, rng, [st for st, _, _ in stations])
     await conn.execute("VACUUM ANALYZE")
+
+
+async def seed_type_aware(
+    conn: asyncpg.Connection, rng: random.Random, stations: list[int]
+) -> None:
+    """Couriers to every station (not just Jita) with a route per system pair, and bids on
+    three auctions in five, as ingestion leaves them (``highest_bid``, ``bid_count``)."""
+    couriers = await conn.fetch("SELECT contract_id FROM contracts WHERE type = 'courier'")
+    await conn.executemany(
+        "UPDATE contracts SET end_location_id = $2 WHERE contract_id = $1",
+        [(r["contract_id"], rng.choice(stations)) for r in couriers],
+    )
+    pairs = await conn.fetch(
+        "SELECT DISTINCT c.start_system_id AS o, s.system_id AS d FROM contracts c "
+        "JOIN stations s ON s.station_id = c.end_location_id "
+        "WHERE c.type = 'courier' AND c.start_system_id IS NOT NULL"
+    )
+    await conn.copy_records_to_table(
+        "routes",
+        records=[(p["o"], p["d"], rng.randint(0, 40), dt.datetime.now(dt.UTC)) for p in pairs],
+        columns=["origin_system_id", "destination_system_id", "jumps", "fetched_at"],
+    )
+    auctions = await conn.fetch(
+        "SELECT contract_id, price, date_issued FROM contracts WHERE type = 'auction'"
+    )
+    bids, bid_ids = [], _ids(1)
+    for a in auctions:
+        if rng.random() < 0.6:
+            amount = float(a["price"] or 10_000)
+            for _ in range(rng.randint(1, 6)):
+                amount = round(amount * rng.uniform(1.01, 1.2), 2)
+                bids.append((next(bid_ids), a["contract_id"], a["date_issued"], amount))
+    await conn.copy_records_to_table(
+        "contract_bids", records=bids, columns=["bid_id", "contract_id", "date_bid", "amount"]
+    )
+    await conn.execute(
+        "UPDATE contracts c SET highest_bid = b.top, bid_count = b.n FROM "
+        "(SELECT contract_id, max(amount) AS top, count(*) AS n FROM contract_bids "
+        "GROUP BY contract_id) b WHERE b.contract_id = c.contract_id"
+    )
 
 
 # --- measuring --------------------------------------------------------------------------
@@ -479,12 +525,12 @@ async def bare_sql(conn: asyncpg.Connection, query: str) -> list[str]:
         group_types = [r[0] for r in rows]
     conds = filter_conditions(f, now, group_types=group_types)
     counts = select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
+    page_conds = [*conds, Contract.type.in_(f.contract_type)] if f.contract_type else conds
+    keys = select(Contract.contract_id)
+    if f.sort_field in ROUTE_SORTS:
+        keys = with_route(keys)
     page = (
-        select(Contract.contract_id)
-        .where(*conds)
-        .order_by(*sort_order(f))
-        .offset((f.page - 1) * f.size)
-        .limit(f.size)
+        keys.where(*page_conds).order_by(*sort_order(f)).offset((f.page - 1) * f.size).limit(f.size)
     )
     dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
     return [

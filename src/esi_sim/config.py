@@ -52,6 +52,7 @@ ROUTE_NAMES: tuple[str, ...] = (
     "ids",
     "prices",
     "status",
+    "route",
 )
 
 

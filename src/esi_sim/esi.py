@@ -29,6 +29,7 @@ from esi_sim.market import (
     items_pages,
     mix,
 )
+from esi_sim.routes import route_between
 from esi_sim.sim import Simulator
 
 Scope = dict[str, Any]
@@ -251,6 +252,8 @@ class EsiApp:
                 return "prices", []
             if parts == ["status"]:
                 return "status", []
+            if n == 3 and parts[0] == "route":
+                return "route", parts[1:]
         if method == "POST" and n == 2 and parts[0] == "universe":
             if parts[1] == "names":
                 return "names", []
@@ -280,6 +283,8 @@ class EsiApp:
             return self._prices(now)
         if route == "status":
             return self._status(now)
+        if route == "route":
+            return self._route(_path_int(args[0], "origin"), _path_int(args[1], "destination"), now)
         ident = _path_int(args[0], f"{route}_id") if args else 0
         return self._universe(route, ident, now)
 
@@ -340,6 +345,14 @@ class EsiApp:
             )
         body = orjson.dumps(chunks[page - 1])
         return Resp(200, body, etag(body), snap + 300, snap, len(chunks))
+
+    def _route(self, origin: int, destination: int, now: float) -> Resp:
+        path = route_between(self.sim.geo, origin, destination)
+        if path is None:
+            return _error(404, "No route found")
+        body = orjson.dumps(path)
+        last, expires = _daily_window(now)
+        return Resp(200, body, etag(body), expires, last)
 
     # --- universe -------------------------------------------------------------------------
     def _universe(self, route: str, ident: int, now: float) -> Resp:

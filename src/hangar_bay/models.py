@@ -245,6 +245,10 @@ class Contract(Base):
     ship_count: Mapped[int] = mapped_column(Integer, default=0)
     # Text search haystack: title, item names, location name (lower-cased).
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Auctions: the highest bid (ISK, null without bids) and the number of bids, written
+    # with the bids (ingest.sweep._save_bids) so a list and its sort need no aggregate.
+    highest_bid: Mapped[float | None] = mapped_column(Double)
+    bid_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -290,6 +294,30 @@ class Contract(Base):
         # live test too, so a deep page skips its rows in the index alone.
         Index("ix_contracts_live", "ended_at", "date_expired", "type"),
         Index("ix_contracts_issued_live", "date_issued", "contract_id", "ended_at", "date_expired"),
+        # The courier and auction tabs sort their live rows by reward, reward per m³,
+        # jumps (via the systems), collateral or the current bid: an index-only scan of
+        # those types' rows instead of a scan of every contract. Partial, so the
+        # other 64 % of contracts (item exchanges, loans) do not pay for it on writes.
+        Index(
+            "ix_contracts_courier_auction_live",
+            "type",
+            "ended_at",
+            "date_expired",
+            "contract_id",
+            postgresql_include=[
+                "reward",
+                "volume",
+                "collateral",
+                "days_to_complete",
+                "price",
+                "highest_bid",
+                "start_system_id",
+                "end_location_id",
+                "date_issued",
+            ],
+            postgresql_where=text("type IN ('courier', 'auction')"),
+            sqlite_where=text("type IN ('courier', 'auction')"),
+        ),
         # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index
         # for LIKE '%term%', so there the index is partial over no rows and costs nothing.
         Index(
@@ -300,6 +328,21 @@ class Contract(Base):
             sqlite_where=text("0"),
         ),
     )
+
+
+class Route(Base):
+    """Jumps between two solar systems (ESI ``GET /route/{origin}/{destination}/``,
+    shortest), filled for courier contracts after sweeps; ``jumps`` is null when ESI
+    knows no route (J-space)."""
+
+    __tablename__ = "routes"
+
+    origin_system_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    destination_system_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    jumps: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ContractItem(Base):

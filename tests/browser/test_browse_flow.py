@@ -11,16 +11,28 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
 
 from hangar_bay.app import create_app
+from hangar_bay.core.database import Database
+from hangar_bay.models import Route
 from hangar_bay.settings import Settings
-from tests.contracts.factories import COMBAT_BC
+from tests.contracts.factories import (
+    AMARR,
+    AMARR_8,
+    COMBAT_BC,
+    JITA,
+    STRUCTURE,
+    add,
+    build_contract,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -68,7 +80,11 @@ def _free_port() -> int:
 def live_server(settings: Settings, market: dict[str, int]) -> Iterator[str]:
     """The app on a real port, in a thread with its own event loop, engine and cache."""
     port = _free_port()
-    app = create_app(settings)
+    # A cache prefix of its own: with Redis, pages cached by an earlier test (at the same
+    # generation number) would otherwise be served for this test's data.
+    values = settings.model_dump()
+    values["cache_prefix"] = f"hbtest:{uuid.uuid4().hex[:8]}:"
+    app = create_app(Settings(_env_file=None, **values))  # type: ignore[call-arg]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -124,7 +140,9 @@ async def test_filter_sort_open_and_come_back(
                 await links.nth(1).click()
             assert urlsplit(page.url).path == f"/contracts/{market['drake_fit']}"
             assert await page.locator("h1").inner_text() == "Drake fitted"
-            assert await page.get_by_role("img", name="Drake (render)").count() == 1
+            # The render is there (hidden by contract.js if images.evetech.net is out of
+            # reach, as on machines without internet).
+            assert await page.locator('img[alt="Drake (render)"]').count() == 1
             async with page.expect_navigation():
                 await page.get_by_role("link", name="Back to results").click()
             back = parse_qs(urlsplit(page.url).query)
@@ -168,5 +186,138 @@ async def test_the_flow_works_without_javascript(
             async with page.expect_navigation():
                 await page.get_by_role("link", name="Show every contract type").click()
             assert await page.locator("table.results tbody tr").count() == 2
+        finally:
+            await browser.close()
+
+
+# --- type-aware browsing, phones, images, accessibility (#13) ---------------------------
+
+AXE_BLOCKING = {"serious", "critical"}
+
+
+async def _axe_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in results.response["violations"]
+        if v.get("impact") in AXE_BLOCKING
+    ]
+
+
+async def test_courier_auction_phone_images_and_accessibility(
+    browser_available: None,
+    live_server: str,
+    market: dict[str, int],
+    universe: Database,
+    tmp_path: Path,
+) -> None:
+    assert async_playwright is not None
+    # Three more couriers with known jumps, so the reward per m³ order is visible.
+    couriers = {
+        "dense": build_contract(
+            type="courier", price=None, reward=9e6, collateral=1e8, volume=900.0,
+            end_location=AMARR_8,
+        ),  # 10,000 ISK/m³
+        "bulk": build_contract(
+            type="courier", price=None, reward=20e6, collateral=5e8, volume=200_000.0,
+            end_location=AMARR_8,
+        ),  # 100 ISK/m³
+        "structure": build_contract(
+            type="courier", price=None, reward=2e6, collateral=0.0, volume=1_000.0,
+            location=STRUCTURE, end_location=AMARR_8,
+        ),  # 2,000 ISK/m³, jumps unknown
+    }  # fmt: skip
+    await add(universe, *couriers.values())
+    async with universe.session() as session:
+        session.add(Route(origin_system_id=JITA, destination_system_id=AMARR, jumps=9))
+    expected = [couriers["dense"].contract_id, couriers["structure"].contract_id]
+    expected += [market["courier"], couriers["bulk"].contract_id]  # 417 and 100 ISK/m³
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            # bypass_csp: axe-core is injected by the test, not served by the app.
+            context = await browser.new_context(bypass_csp=True)
+            # The image host is unreachable, as on a machine without internet.
+            await context.route("https://images.evetech.net/**", lambda route: route.abort())
+            page = await context.new_page()
+            problems: dict[str, list[str]] = {}
+
+            # The courier tab, sorted by reward per m³ through its column header.
+            await page.goto(live_server + "/?contract_type=courier&ships_only=false")
+            problems["courier"] = await _axe_problems(page)
+            # By keyboard alone: Tab through the page to the column's sort link, Enter.
+            for _ in range(80):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("document.activeElement.textContent") == "ISK/m³":
+                    break
+            else:
+                raise AssertionError("the ISK/m³ sort link is not reachable by Tab")
+            async with page.expect_navigation():
+                await page.keyboard.press("Enter")
+            assert parse_qs(urlsplit(page.url).query)["sort"] == ["-reward_per_m3"]
+            header = page.locator("th", has_text="ISK/m³")
+            assert await header.get_attribute("aria-sort") == "descending"
+            links = page.locator("table.results tbody tr td:first-child a")
+            hrefs = [await links.nth(i).get_attribute("href") for i in range(await links.count())]
+            ids = [int((href or "").split("?")[0].rsplit("/", 1)[1]) for href in hrefs]
+            assert ids == expected
+            first = await page.locator("table.results tbody tr").first.inner_text()
+            assert "Jita → " in first
+            assert "Amarr" in first
+
+            # An auction's current bid in the list, and on its page.
+            await page.goto(live_server + "/?contract_type=auction")
+            problems["auction"] = await _axe_problems(page)
+            row = await page.locator("table.results tbody tr").first.inner_text()
+            assert "120M" in row
+            await page.goto(live_server + f"/contracts/{market['auction_raven']}")
+            assert "120,000,000.00 ISK (2 bids)" in await page.content()
+
+            # A contract page with its ship render unreachable: no broken image, the
+            # name and class stand in.
+            await page.goto(live_server + f"/contracts/{market['drake_fit']}")
+            await page.wait_for_load_state("networkidle")
+            image = page.locator("img.render-img")
+            await image.wait_for(state="hidden")
+            assert await page.locator("figure.render figcaption").inner_text() == (
+                "Drake\nCombat Battlecruiser"
+            )
+            problems["contract"] = await _axe_problems(page)
+
+            # Browse, the blueprint view and an empty result.
+            await page.goto(live_server + "/")
+            problems["browse"] = await _axe_problems(page)
+            await page.goto(live_server + "/?bpc=copies&ships_only=false")
+            problems["blueprints"] = await _axe_problems(page)
+            await page.goto(live_server + "/?q=nothing+like+this")
+            problems["empty"] = await _axe_problems(page)
+
+            # A phone: the page fits 420 px (the table scrolls in its own box), the
+            # filters fold, and names do not wrap a character per line.
+            phone = await browser.new_context(
+                viewport={"width": 420, "height": 900}, bypass_csp=True
+            )
+            small = await phone.new_page()
+            await small.goto(live_server + "/?ships_only=false")
+            width = await small.evaluate("document.documentElement.scrollWidth")
+            assert width <= 420
+            assert await small.locator("details.fold").get_attribute("open") is None
+            name_cell = small.locator("table.results tbody td.what").first
+            box = await name_cell.bounding_box()
+            assert box is not None
+            assert box["width"] >= 80
+            await small.screenshot(path=str(tmp_path / "browse-420px.png"), full_page=True)
+            problems["phone"] = await _axe_problems(small)
+            await small.goto(live_server + "/?contract_type=courier&ships_only=false")
+            await small.screenshot(path=str(tmp_path / "couriers-420px.png"), full_page=True)
+            await phone.close()
+            assert (tmp_path / "browse-420px.png").stat().st_size > 0
+            assert {page: found for page, found in problems.items() if found} == {}
         finally:
             await browser.close()

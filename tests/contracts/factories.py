@@ -251,6 +251,8 @@ def build_contract(
         first_seen_at=at - issued_ago,
         last_seen_at=at,
         ended_at=at if ended else None,
+        highest_bid=max(bids) if bids else None,
+        bid_count=len(bids or []),
     )
     contract.items = [
         ContractItem(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,12 @@ from esi_sim.config import SimConfig
 from esi_sim.testing import RunningSimulator, running_simulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SWAGGER_PATH = REPO_ROOT / ".." / "shared" / "reference" / "esi-swagger.json"
+# HANGAR_ESI_SPEC points elsewhere (a worktree is not beside shared/).
+SWAGGER_PATH = Path(
+    os.environ.get(
+        "HANGAR_ESI_SPEC", str(REPO_ROOT / ".." / "shared" / "reference" / "esi-swagger.json")
+    )
+)
 
 
 @pytest.fixture(scope="session")

@@ -265,3 +265,28 @@ def test_error_answers_match_the_spec(swagger: dict[str, Any]) -> None:
         ]:
             resp = http.request(method.upper(), url, json=[587] if method == "post" else None)
             check(swagger, spec_path, method, resp, 420)
+
+
+ROUTE = "/route/{origin}/{destination}/"
+
+
+def test_route(swagger: dict[str, Any], http: httpx.Client) -> None:
+    jita, amarr = 30000142, 30002187
+    there = check(swagger, ROUTE, "get", http.get(f"/route/{jita}/{amarr}/"), 200)
+    back = check(swagger, ROUTE, "get", http.get(f"/route/{amarr}/{jita}/"), 200)
+    assert (there[0], there[-1]) == (jita, amarr)
+    assert back == there[::-1]
+    assert check(swagger, ROUTE, "get", http.get(f"/route/{jita}/{jita}/"), 200) == [jita]
+    ok = http.get(f"/route/{jita}/{amarr}/")
+    etag = ok.headers["etag"]
+    check(
+        swagger,
+        ROUTE,
+        "get",
+        http.get(f"/route/{jita}/{amarr}/", headers={"If-None-Match": etag}),
+        304,
+    )
+    # J-space has no route; an unknown system neither.
+    check(swagger, ROUTE, "get", http.get(f"/route/{jita}/31000001/"), 404)
+    check(swagger, ROUTE, "get", http.get(f"/route/{jita}/39999999/"), 404)
+    check(swagger, ROUTE, "get", http.get(f"/route/{jita}/nope/"), 400)

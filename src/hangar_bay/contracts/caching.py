@@ -19,7 +19,12 @@ from hangar_bay.contracts.query import filter_conditions
 from hangar_bay.contracts.schemas import (
     ContractFilters,
 )
-from hangar_bay.contracts.service import browse_connection, count_by_type, list_page
+from hangar_bay.contracts.service import (
+    browse_connection,
+    count_by_type,
+    group_type_ids,
+    list_page,
+)
 from hangar_bay.core.cache import Cache, CacheError, ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -105,8 +110,9 @@ async def write_entry(
 
 
 def list_cache_key(f: ContractFilters) -> str:
-    # v3: stamped with the generation and packed (ETag + body), see read_stamped.
-    return f"browse:list:v3:{f.cache_key()}"
+    # v3: stamped with the generation and packed (ETag + body), see read_stamped; v4:
+    # the type-aware summary fields (an entry without them must not be served).
+    return f"browse:list:v4:{f.cache_key()}"
 
 
 def counts_cache_key(f: ContractFilters) -> str:
@@ -143,6 +149,23 @@ async def _lookup_list(
     """The generation, the list entry of ``f`` and its view's counts, in one round trip."""
     gen, (entry, counts) = await read_stamped(cache, [list_cache_key(f), counts_cache_key(f)])
     return gen, None if entry is None else unpack(entry), _decode_counts(counts)
+
+
+async def cached_counts(
+    session: AsyncSession, cache: Cache, f: ContractFilters, gen: int
+) -> dict[str, int]:
+    """The per-type counts of ``f``'s view for generation ``gen``, cached like a list's."""
+    _, (payload,) = await read_stamped(cache, [counts_cache_key(f)])
+    counts = _decode_counts(payload)
+    if counts is not None:
+        return counts
+    conn = await browse_connection(session)
+    group_types = None
+    if f.group_id:
+        group_types = await group_type_ids(session, f.group_id)
+    counts = await count_by_type(conn, filter_conditions(f, utcnow(), group_types=group_types))
+    await write_counts(cache, f, gen, counts)
+    return counts
 
 
 async def _store_list(

@@ -17,9 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 ContractType = Literal["item_exchange", "auction", "courier", "loan", "unknown"]
 CONTRACT_TYPES: tuple[str, ...] = get_args(ContractType)
-SecurityBand = Literal["high", "low", "null", "wormhole"]
+SecurityBand = Literal["high", "low", "null", "wormhole", "unknown"]
 SortField = Literal[
-    "date_issued", "date_expired", "price", "price_per_ship", "volume", "reward", "contract_id"
+    "date_issued",
+    "date_expired",
+    "price",
+    "price_per_ship",
+    "volume",
+    "reward",
+    "collateral",
+    "reward_per_m3",
+    "reward_per_jump",
+    "jumps",
+    "days_to_complete",
+    "contract_id",
 ]
 SORT_FIELDS: tuple[str, ...] = get_args(SortField)
 # Every field ascending or, with a leading "-", descending: an enum OpenAPI can show.
@@ -36,6 +47,16 @@ SortKey = Literal[
     "-volume",
     "reward",
     "-reward",
+    "collateral",
+    "-collateral",
+    "reward_per_m3",
+    "-reward_per_m3",
+    "reward_per_jump",
+    "-reward_per_jump",
+    "jumps",
+    "-jumps",
+    "days_to_complete",
+    "-days_to_complete",
     "contract_id",
     "-contract_id",
 ]
@@ -87,9 +108,10 @@ class ContractFilters(BaseModel):
     )
     security: list[SecurityBand] = Field(
         default_factory=list,
-        max_length=4,
+        max_length=5,
         description="Security band of the start location (repeatable): high is ≥ 0.45, "
-        "low above 0 and below 0.45, null 0 or less (k-space), wormhole J-space.",
+        "low above 0 and below 0.45, null 0 or less (k-space), wormhole J-space, unknown "
+        "a player structure whose system ESI does not tell.",
     )
     min_price: Isk | None = Field(None, description="Minimum price in ISK.")
     max_price: Isk | None = Field(None, description="Maximum price in ISK.")
@@ -116,7 +138,11 @@ class ContractFilters(BaseModel):
         max_length=100,
         description="Words to find in the title, item names or location name (all must occur).",
     )
-    sort: SortKey = Field("-date_issued", description="Sort field; a leading '-' sorts descending.")
+    sort: SortKey = Field(
+        "-date_issued",
+        description="Sort field; a leading '-' sorts descending. On the auction tab "
+        "(contract_type=auction alone) price sorts by the current bid.",
+    )
     page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
     size: int = Field(50, ge=1, le=MAX_SIZE, description="Page size, at most 200.")
 
@@ -277,6 +303,22 @@ class ContractSummary(BaseModel):
     blueprints: list[BlueprintLine]
     offered_count: int = Field(description="Offered item lines (ships, modules, cargo).")
     requested_count: int = Field(description="Item lines the issuer asks for in return.")
+    # --- type-aware fields (auctions, couriers) ---
+    current_bid: float | None = Field(
+        None, description="Auctions: the highest bid in ISK, else the starting price."
+    )
+    bid_count: int = Field(0, description="Auctions: bids placed so far.")
+    end_location_name: str | None = Field(None, description="Couriers: destination name.")
+    end_system_id: int | None = Field(None, description="Couriers: destination system.")
+    end_system_name: str | None = None
+    end_security: float | None = Field(None, description="Couriers: destination security.")
+    jumps: int | None = Field(
+        None,
+        description="Couriers: jumps on the shortest route (ESI /route/); null while "
+        "unknown (a player structure, J-space, or not resolved yet).",
+    )
+    reward_per_m3: float | None = Field(None, description="Couriers: reward / volume, ISK/m³.")
+    reward_per_jump: float | None = Field(None, description="Couriers: reward / jumps, ISK.")
 
 
 class ContractPage(BaseModel):
@@ -350,9 +392,7 @@ class ContractDetail(ContractSummary):
     issuer_corporation_id: int
     issuer_corporation_name: str | None
     for_corporation: bool
-    end_location_name: str | None
     items_status: str
-    current_bid: float | None
     items: list[ItemLine] = Field(description="Every item, offered (is_included) and requested.")
     bids: list[BidLine]
 

@@ -24,11 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from hangar_bay.contracts.query import (
+    ROUTE_SORTS,
     SHIP_CATEGORY,
+    EndStation,
+    EndSystem,
     S,
     filter_conditions,
     live_condition,
     sort_order,
+    with_route,
 )
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
@@ -41,6 +45,7 @@ from hangar_bay.contracts.schemas import (
     TaxonomyGroup,
     TaxonomyType,
 )
+from hangar_bay.contracts.summary import summary_fields
 from hangar_bay.models import (
     Contract,
     ContractBid,
@@ -50,109 +55,23 @@ from hangar_bay.models import (
     ItemType,
     Region,
     RegionStatus,
+    Route,
     SolarSystem,
-    Station,
     as_utc,
     utcnow,
 )
 
+DESTINATION_COLUMNS = (
+    EndStation.name.label("end_location_name"),
+    EndStation.system_id.label("end_system_id"),
+    EndSystem.name.label("end_system_name"),
+    EndSystem.security_status.label("end_security"),
+    Route.jumps.label("jumps"),
+)
 
-def _status(contract: Contract, now: dt.datetime) -> str:
-    if contract.ended_at is not None:
-        return "ended"
-    if as_utc(contract.date_expired) <= now:
-        return "expired"
-    return "outstanding"
 
-
-def _summary_fields(
-    contract: Any,
-    *,
-    now: dt.datetime,
-    region_name: str | None,
-    issuer_name: str | None,
-    system_name: str | None,
-    items: Sequence[dict[str, Any]],
-) -> dict[str, Any]:
-    """The list representation of a contract (an ORM object or a row with its columns).
-
-    Plain dicts, not models: a page holds hundreds of item lines and building a model
-    for each costs more than the SQL. The shapes are those of :mod:`schemas`, which
-    validates them wherever a model is needed.
-    """
-    ships: dict[int, dict[str, Any]] = {}
-    blueprints: list[dict[str, Any]] = []
-    offered = requested = 0
-    for item in items:
-        if not item["is_included"]:
-            requested += 1
-            continue
-        offered += 1
-        if item["category_id"] == SHIP_CATEGORY:
-            line = ships.get(item["type_id"])
-            if line is None:
-                ships[item["type_id"]] = {
-                    "type_id": item["type_id"],
-                    "name": item["type_name"],
-                    "group_id": item["group_id"],
-                    "group_name": item["group_name"],
-                    "quantity": item["quantity"],
-                }
-            else:
-                line["quantity"] += item["quantity"]
-        if item["is_blueprint_copy"] is not None or item["runs"] is not None:
-            blueprints.append(
-                {
-                    "type_id": item["type_id"],
-                    "name": item["type_name"],
-                    "is_copy": bool(item["is_blueprint_copy"]) or (item["runs"] or -1) > 0,
-                    "runs": item["runs"],
-                    "material_efficiency": item["material_efficiency"],
-                    "time_efficiency": item["time_efficiency"],
-                }
-            )
-    price_per_ship = (
-        contract.price / contract.ship_count
-        if contract.price is not None and contract.ship_count
-        else None
-    )
-    return {
-        "contract_id": contract.contract_id,
-        "type": contract.type,
-        "title": contract.title or "",
-        "status": _status(contract, now),
-        "region_id": contract.region_id,
-        "region_name": region_name,
-        "issuer_id": contract.issuer_id,
-        "issuer_name": issuer_name,
-        "date_issued": as_utc(contract.date_issued),
-        "date_expired": as_utc(contract.date_expired),
-        "ended_at": as_utc(contract.ended_at) if contract.ended_at else None,
-        "price": contract.price,
-        "buyout": contract.buyout,
-        "collateral": contract.collateral,
-        "reward": contract.reward,
-        "volume": contract.volume,
-        "days_to_complete": contract.days_to_complete,
-        "start_location_id": contract.start_location_id,
-        "start_location_name": contract.start_location_name,
-        "start_system_id": contract.start_system_id,
-        "start_system_name": system_name,
-        "start_security": contract.start_security,
-        "start_is_structure": contract.start_is_structure,
-        "end_location_id": contract.end_location_id,
-        "is_ship_contract": contract.is_ship_contract,
-        "ship_count": contract.ship_count,
-        "price_per_ship": price_per_ship,
-        "ships": (
-            sorted(ships.values(), key=lambda s: (-s["quantity"], s["name"] or ""))
-            if len(ships) > 1
-            else list(ships.values())
-        ),
-        "blueprints": blueprints,
-        "offered_count": offered,
-        "requested_count": requested,
-    }
+def _with_destination(stmt: S) -> S:
+    return with_route(stmt).outerjoin(EndSystem, EndSystem.system_id == EndStation.system_id)
 
 
 _ITEM_KEYS = (
@@ -216,7 +135,7 @@ def _with_names(stmt: S) -> S:
     )
 
 
-async def _group_types(session: AsyncSession, group_ids: Sequence[int]) -> list[int]:
+async def group_type_ids(session: AsyncSession, group_ids: Sequence[int]) -> list[int]:
     # Resolved up front so the item filter is a plain type_id IN (...), which the
     # (type_id, contract_id) index answers; a join to item_types scans every item.
     conn = await session.connection()
@@ -259,7 +178,7 @@ async def list_page(
     """
     now = now or utcnow()
     conn = await browse_connection(session)
-    group_types = await _group_types(session, f.group_id) if f.group_id else None
+    group_types = await group_type_ids(session, f.group_id) if f.group_id else None
     conds = filter_conditions(f, now, group_types=group_types)
     counts = dict(counts) if counts is not None else await count_by_type(conn, conds)
     wanted: list[str] = list(f.contract_type) or list(counts)
@@ -276,9 +195,11 @@ async def list_page(
         # their columns and names. Sorting whole rows (search_text is wide) costs more
         # than the filters.
         order = sort_order(f)
+        key_stmt = select(Contract.contract_id)
+        if f.sort_field in ROUTE_SORTS:
+            key_stmt = with_route(key_stmt)
         keys = (
-            select(Contract.contract_id)
-            .where(*page_conds)
+            key_stmt.where(*page_conds)
             .order_by(*order)
             .offset(offset)
             .limit(f.size)
@@ -286,28 +207,30 @@ async def list_page(
         )
         rows = (
             await conn.execute(
-                _with_names(
-                    select(
-                        *(c for c in Contract.__table__.columns if c.key != "search_text"),
-                        Region.name.label("region_name"),
-                        EntityName.name.label("issuer_name"),
-                        SolarSystem.name.label("system_name"),
+                _with_destination(
+                    _with_names(
+                        select(
+                            *(c for c in Contract.__table__.columns if c.key != "search_text"),
+                            Region.name.label("region_name"),
+                            EntityName.name.label("issuer_name"),
+                            SolarSystem.name.label("system_name"),
+                            *DESTINATION_COLUMNS,
+                        ).join(keys, keys.c.contract_id == Contract.contract_id)
                     )
-                    .join(keys, keys.c.contract_id == Contract.contract_id)
-                    .order_by(*order)
-                )
+                ).order_by(*order)
             )
         ).all()
         items = await _items_of(session, [row.contract_id for row in rows])
         for row in rows:
             summaries.append(
-                _summary_fields(
+                summary_fields(
                     row,
                     now=now,
                     region_name=row.region_name,
                     issuer_name=row.issuer_name,
                     system_name=row.system_name,
                     items=items.get(row.contract_id, []),
+                    end=row,
                 )
             )
     return {
@@ -332,26 +255,25 @@ async def get_contract(
     """One contract, ended or not, with every item and bid; ``None`` when unknown."""
     now = now or utcnow()
     corporation = aliased(EntityName)
-    end_station = aliased(Station)
     row = (
         await session.execute(
-            _with_names(
-                select(
-                    Contract,
-                    Region.name,
-                    EntityName.name,
-                    SolarSystem.name,
-                    corporation.name,
-                    end_station.name,
-                ).where(Contract.contract_id == contract_id)
-            )
-            .outerjoin(corporation, corporation.entity_id == Contract.issuer_corporation_id)
-            .outerjoin(end_station, end_station.station_id == Contract.end_location_id)
+            _with_destination(
+                _with_names(
+                    select(
+                        Contract,
+                        Region.name,
+                        EntityName.name,
+                        SolarSystem.name,
+                        corporation.name,
+                        *DESTINATION_COLUMNS,
+                    ).where(Contract.contract_id == contract_id)
+                )
+            ).outerjoin(corporation, corporation.entity_id == Contract.issuer_corporation_id)
         )
     ).first()
     if row is None:
         return None
-    contract, region_name, issuer_name, system_name, corporation_name, end_name = row
+    contract, region_name, issuer_name, system_name, corporation_name = row[:5]
     items = (await _items_of(session, [contract_id])).get(contract_id, [])
     bids = [
         {"bid_id": b.bid_id, "date_bid": as_utc(b.date_bid), "amount": b.amount}
@@ -363,20 +285,19 @@ async def get_contract(
     ]
     return ContractDetail.model_validate(
         {
-            **_summary_fields(
+            **summary_fields(
                 contract,
                 now=now,
                 region_name=region_name,
                 issuer_name=issuer_name,
                 system_name=system_name,
                 items=items,
+                end=row,
             ),
             "issuer_corporation_id": contract.issuer_corporation_id,
             "issuer_corporation_name": corporation_name,
             "for_corporation": contract.for_corporation,
-            "end_location_name": end_name,
             "items_status": contract.items_status,
-            "current_bid": bids[0]["amount"] if bids else None,
             "items": items,
             "bids": bids,
         }
@@ -418,6 +339,26 @@ async def taxonomy(session: AsyncSession, *, now: dt.datetime | None = None) -> 
     for group in ordered:
         group.types.sort(key=lambda t: t.name.lower())
     return Taxonomy(groups=ordered)
+
+
+async def type_names(session: AsyncSession, type_ids: Sequence[int]) -> dict[int, str]:
+    """Names of these types from the stored catalogue (unknown ids are left out)."""
+    if not type_ids:
+        return {}
+    rows = await session.execute(
+        select(ItemType.type_id, ItemType.name).where(ItemType.type_id.in_(type_ids))
+    )
+    return {int(type_id): str(name) for type_id, name in rows}
+
+
+async def group_names(session: AsyncSession, group_ids: Sequence[int]) -> dict[int, str]:
+    """Names of these groups from the stored catalogue (unknown ids are left out)."""
+    if not group_ids:
+        return {}
+    rows = await session.execute(
+        select(ItemGroup.group_id, ItemGroup.name).where(ItemGroup.group_id.in_(group_ids))
+    )
+    return {int(group_id): str(name) for group_id, name in rows}
 
 
 async def region_options(session: AsyncSession) -> list[RegionOption]:

@@ -7,7 +7,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, NotRequired, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # pydantic needs typing_extensions' TypedDict before Python 3.12.
 from typing_extensions import TypedDict
@@ -22,6 +30,27 @@ Id = int  # 64-bit in the database; Python ints are unbounded.
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def only_where_meaningful(data: dict[str, Any]) -> dict[str, Any]:
+    """A listing row with the amounts that do not apply to its type set to ``None``.
+
+    ESI documents buyout for auctions, collateral and reward for couriers (EVE also asks
+    collateral of loans), price for item exchanges and auctions; outside those, and for
+    an auction without a buyout, it sends 0 or nothing. Stored as null, so "no buyout"
+    never reads as a buyout of 0 ISK.
+    """
+    kind = data.get("type")
+    data = dict(data)
+    if kind != "auction" or not data.get("buyout"):
+        data["buyout"] = None
+    if kind != "courier":
+        data["reward"] = None
+        if kind != "loan":
+            data["collateral"] = None
+    else:
+        data["price"] = None
+    return data
 
 
 class ContractRow(_Row):
@@ -56,6 +85,11 @@ class ContractRow(_Row):
     @classmethod
     def _title(cls, value: Any) -> Any:
         return "" if value is None else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_where_meaningful(cls, data: Any) -> Any:
+        return only_where_meaningful(data) if isinstance(data, dict) else data
 
     @property
     def has_items(self) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -48,6 +48,7 @@ from hangar_bay.ingest.universe import (
     Universe,
 )
 from hangar_bay.ingest.writes import (
+    BATCH_ROWS,
     PageState,
     chunks,
     insert_items,
@@ -152,7 +153,30 @@ async def _save_bids(
         key=["bid_id"],
         update=["date_bid", "amount"],
     )
+    await refresh_bid_summary(session, {row["contract_id"] for row in rows})
     await save_pages(session, states, now)
+
+
+async def refresh_bid_summary(session: AsyncSession, contract_ids: Iterable[int]) -> None:
+    """Recompute ``highest_bid`` and ``bid_count`` of these contracts from their bids."""
+    ids = sorted(contract_ids)
+    if not ids:
+        return
+    bids = ContractBid.__table__
+    for batch in chunks(ids, BATCH_ROWS):
+        await session.execute(
+            update(_contracts)
+            .where(_contracts.c.contract_id.in_(batch))
+            .values(
+                highest_bid=select(func.max(bids.c.amount))
+                .where(bids.c.contract_id == _contracts.c.contract_id)
+                .scalar_subquery(),
+                bid_count=select(func.count())
+                .select_from(bids)
+                .where(bids.c.contract_id == _contracts.c.contract_id)
+                .scalar_subquery(),
+            )
+        )
 
 
 def listing_url(region_id: int, page: int) -> str:

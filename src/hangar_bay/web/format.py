@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from hangar_bay.contracts.query import HIGH_SEC, WORMHOLE_SYSTEMS
+from hangar_bay.ingest.universe import STRUCTURE_MIN_ID
+from hangar_bay.settings import Settings
+
+# EVE's in-game markup in titles: <url=showinfo:587>Rifter</url>, <font color=...>, <b>.
+# Only the game's own tags: any other "<...>" is the issuer's text and is shown as typed.
+_MARKUP = re.compile(r"</?(?:url|font|color|b|i|u|br|a|loc|fontsize)(?:[=\s][^<>]*)?/?>", re.I)
 
 
 def isk(value: float | None) -> str:
@@ -89,3 +96,25 @@ def contract_type_label(value: str) -> str:
         "courier": "Courier",
         "loan": "Loan",
     }.get(value, value.replace("_", " ").capitalize())
+
+
+def game_text(value: str | None) -> str:
+    """A title as the game shows it: in-game markup tags dropped, their text kept.
+
+    Only for display (the result is still escaped by the template); the JSON keeps the
+    raw title.
+    """
+    if not value:
+        return ""
+    return " ".join(_MARKUP.sub("", value).split())
+
+
+def structure_id(location_id: int | None) -> bool:
+    """Player structures have ids from 100,000,000 up (NPC stations 60,000,000-69,999,999)."""
+    return location_id is not None and location_id >= STRUCTURE_MIN_ID
+
+
+def ingestion_off(settings: Settings) -> bool:
+    """True when this process cannot read ESI: the real ESI without an operator contact
+    (``serve`` then serves what is stored and polls nothing)."""
+    return settings.uses_real_esi and not settings.esi_user_agent.strip()

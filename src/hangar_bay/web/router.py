@@ -33,9 +33,10 @@ from hangar_bay.contracts.schemas import (
     Taxonomy,
 )
 from hangar_bay.core.cache import ResilientCache
-from hangar_bay.core.state import CacheDep, DatabaseDep, SessionDep
+from hangar_bay.core.state import CacheDep, DatabaseDep, SessionDep, SettingsDep
 from hangar_bay.models import utcnow
 from hangar_bay.web import format as fmt
+from hangar_bay.web.columns import LAYOUT_NAMES, columns_for, headers_for, layout_for
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -60,17 +61,17 @@ templates.filters.update(
     band=fmt.security_band,
     timestamp=fmt.timestamp,
     type_label=fmt.contract_type_label,
+    game_text=fmt.game_text,
 )
+templates.tests["structure_id"] = fmt.structure_id
 
-# The default direction a column header sorts in when first clicked.
-SORT_COLUMNS: dict[str, tuple[str, str]] = {
-    "price": ("Price", "price"),
-    "price_per_ship": ("Per ship", "price_per_ship"),
-    "volume": ("Volume", "-volume"),
-    "date_issued": ("Issued", "-date_issued"),
-    "date_expired": ("Time left", "date_expired"),
+SECURITY_LABELS = {
+    "high": "High-sec",
+    "low": "Low-sec",
+    "null": "Null-sec",
+    "wormhole": "Wormhole",
+    "unknown": "Unknown (player structure)",
 }
-SECURITY_LABELS = {"high": "High-sec", "low": "Low-sec", "null": "Null-sec", "wormhole": "Wormhole"}
 
 
 def render_bytes(request: Request, name: str, context: dict[str, Any]) -> bytes:
@@ -109,26 +110,6 @@ def _parse(request: Request) -> ContractFilters:
     return ContractFilters.from_multi(list(request.query_params.multi_items()))
 
 
-class SortLink:
-    def __init__(self, label: str, href: str, state: str) -> None:
-        self.label = label
-        self.href = href
-        # aria-sort value: ascending, descending or none.
-        self.state = state
-
-
-def _sort_links(f: ContractFilters) -> dict[str, SortLink]:
-    links = {}
-    for field, (label, default) in SORT_COLUMNS.items():
-        if f.sort_field == field:
-            target = field if f.sort_descending else f"-{field}"
-            state = "descending" if f.sort_descending else "ascending"
-        else:
-            target, state = default, "none"
-        links[field] = SortLink(label, "/?" + f.query_string(sort=target, page=1), state)
-    return links
-
-
 class _Regions(BaseModel):
     items: list[RegionOption]
 
@@ -158,11 +139,37 @@ async def _browse_context(
 
 
 def page_cache_key(f: ContractFilters) -> str:
-    return f"browse:page:v2:{f.cache_key()}"
+    return f"browse:page:v3:{f.cache_key()}"
+
+
+def _active_filters(f: ContractFilters) -> int:
+    defaults = ContractFilters()
+    ignored = {"sort", "page", "size", "contract_type"}
+    return sum(
+        1
+        for name in type(f).model_fields
+        if name not in ignored and getattr(f, name) != getattr(defaults, name)
+    )
+
+
+async def _hidden_unknown(
+    session: AsyncSession, cache: ResilientCache, f: ContractFilters, gen: int
+) -> int:
+    """Contracts of this view a security band filter hides because their security is
+    unknown (player structures): the same view with security=unknown, counted."""
+    if not f.security or "unknown" in f.security:
+        return 0
+    counts = await caching.cached_counts(
+        session, cache, f.model_copy(update={"security": ["unknown"]}), gen
+    )
+    wanted: list[str] = list(f.contract_type) or list(counts)
+    return sum(counts.get(t, 0) for t in wanted)
 
 
 @router.get("/")
-async def browse(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
+async def browse(
+    request: Request, database: DatabaseDep, cache: CacheDep, settings: SettingsDep
+) -> Response:
     try:
         filters = _parse(request)
     except ValidationError as exc:
@@ -180,7 +187,16 @@ async def browse(request: Request, database: DatabaseDep, cache: CacheDep) -> Re
     async with database.session() as session:
         body, gen = await caching.cached_list(session, cache, filters)
         taxonomy, regions, freshness = await _browse_context(session, cache, gen)
+        unknown_hidden = await _hidden_unknown(session, cache, filters, gen)
+        # Active filters are shown by name even when no live contract offers them (the
+        # taxonomy lists only those), so resubmitting the form keeps them.
+        type_names = await service.type_names(session, filters.type_id)
+        group_names = await service.group_names(session, filters.group_id)
     page = ContractPage.model_validate_json(body)
+    listed_types = {t.type_id for g in taxonomy.groups for t in g.types}
+    listed_groups = {g.group_id for g in taxonomy.groups}
+    columns = columns_for(filters)
+    layout = layout_for(filters)
     now = utcnow()
     complete = [r.last_complete_at for r in freshness if r.last_complete_at]
     shown_freshness = (
@@ -201,10 +217,25 @@ async def browse(request: Request, database: DatabaseDep, cache: CacheDep) -> Re
         "time_left": lambda moment: fmt.time_left(moment, now),
         "url": lambda **overrides: "/?" + filters.query_string(**overrides),
         "query": filters.query_string(),
-        "sort_links": _sort_links(filters),
+        "headers": headers_for(filters, columns),
+        "layout": layout,
+        "layout_name": LAYOUT_NAMES[layout],
         "contract_types": CONTRACT_TYPES[:4],
         "security_labels": SECURITY_LABELS,
         "has_data": bool(freshness) or page.total > 0,
+        "ingestion_off": fmt.ingestion_off(settings),
+        "unknown_hidden": unknown_hidden,
+        "active_filters": _active_filters(filters),
+        "type_names": [type_names.get(t, f"type {t}") for t in filters.type_id],
+        "group_names": [group_names.get(g, f"group {g}") for g in filters.group_id],
+        "extra_types": [
+            (t, type_names.get(t, f"Type {t}")) for t in filters.type_id if t not in listed_types
+        ],
+        "extra_groups": [
+            (g, group_names.get(g, f"Group {g}"))
+            for g in filters.group_id
+            if g not in listed_groups
+        ],
     }
     html = render_bytes(request, "browse.html", context)
     etag = etag_for(html)

@@ -11,3 +11,10 @@ document.addEventListener("submit", (event) => {
   // Re-enable after navigation starts so the back/forward cache shows the form intact.
   setTimeout(() => form.querySelectorAll(":disabled").forEach((f) => { f.disabled = false; }), 0);
 });
+
+// On a phone the filter form would push the results below the fold: start it folded
+// there (its summary says how many filters are active; a tap opens it).
+(() => {
+  const fold = document.querySelector("details.fold");
+  if (fold && window.matchMedia("(max-width: 700px)").matches) fold.open = false;
+})();
