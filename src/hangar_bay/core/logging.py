@@ -38,8 +38,14 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact_secrets,
     ]
+    # Plain tracebacks in the console: the default "rich" formatter renders every frame's
+    # locals, which took 10+ s for one error and stalled the event loop meanwhile.
     renderer: Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     formatter_processors: list[Processor] = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
