@@ -121,7 +121,6 @@ def create_app(
         metrics=metrics,
         settings=settings,
         limiter=limiter,
-        router=app.router,
     )
     app.include_router(ops_router)
     app.include_router(ingest_router)

@@ -172,16 +172,20 @@ def _header(scope: Scope, name: bytes) -> bytes:
     return b""
 
 
-def wants_html(scope: Scope) -> bool:
+def wants_html(scope: Scope, *, before_routing: bool = False) -> bool:
     """HTML for pages and for browsers elsewhere; JSON for the API and for programs.
 
     A page is a route left out of the OpenAPI document (the web UI's routes are); on
     any other path outside the machine-facing prefixes, an ``Accept`` naming
-    ``text/html`` (a browser) decides.
+    ``text/html`` (a browser) decides. ``before_routing``: the middleware refuses the
+    request before any route is known; every path outside those prefixes is then
+    taken for a page.
     """
     path: str = scope.get("path", "")
     if path.startswith(JSON_PREFIXES):
         return False
+    if before_routing:
+        return True
     route = scope.get("route")
     if route is not None and getattr(route, "include_in_schema", True) is False:
         return True
@@ -234,10 +238,12 @@ def error_parts(
     code: str,
     detail: Any,
     headers: Iterable[tuple[str, str]] = (),
+    *,
+    before_routing: bool = False,
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The body and headers of an error answer in the format ``scope`` calls for."""
     renderer = _html_renderer
-    if renderer is not None and wants_html(scope):
+    if renderer is not None and wants_html(scope, before_routing=before_routing):
         title = _TITLES.get(status, "Something went wrong")
         body = renderer(status, title, _problems(detail))
         media = HTML_MEDIA

@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 import structlog
-from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hangar_bay.core import stale
@@ -101,26 +100,13 @@ class RequestContextMiddleware:
         metrics: Metrics,
         settings: Settings,
         limiter: RateLimiter,
-        router: Router | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.limiter = limiter
-        self.router = router
         self.max_url = settings.max_url_length
         self.headers = security_headers(settings)
         self.docs_headers = security_headers(settings, docs=True)
-
-    def _with_route(self, scope: Scope) -> Scope:
-        """``scope`` with the route that would have served it, for choosing an error's
-        format before routing ran (only on the error path: it walks the routes)."""
-        if "route" in scope or self.router is None:
-            return scope
-        for route in self.router.routes:
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                return {**scope, "route": route}
-        return scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,7 +160,10 @@ class RequestContextMiddleware:
         async def answer(
             status_code: int, code: str, detail: Any, headers: list[tuple[str, str]]
         ) -> None:
-            body, raw = error_parts(self._with_route(scope), status_code, code, detail, headers)
+            # Refusals come before routing; later errors know their route.
+            body, raw = error_parts(
+                scope, status_code, code, detail, headers, before_routing="route" not in scope
+            )
             await send_wrapped(
                 {"type": "http.response.start", "status": status_code, "headers": raw}
             )
