@@ -60,7 +60,25 @@ def _documented_parameters() -> list[dict[str, Any]]:
         return None
 
     parameters: list[dict[str, Any]] = probe.openapi()["paths"]["/probe"]["get"]["parameters"]
-    return parameters
+    return [_blank_means_any(parameter) for parameter in parameters]
+
+
+# An empty value (what a GET form sends for a field left empty) means "any": said in
+# the schema too, so the document and the behaviour agree (schemathesis checks).
+_BLANK: dict[str, Any] = {"type": "string", "pattern": "^ *$"}
+
+
+def _blank_means_any(parameter: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(parameter["schema"])
+    if parameter["name"] == "q":
+        return parameter  # any string is already valid
+    kept = {key: schema.pop(key) for key in ("description", "title", "default") if key in schema}
+    if schema.get("type") == "array":
+        schema["items"] = {"anyOf": [schema["items"], _BLANK]}
+        new_schema = {**schema, **kept}
+    else:
+        new_schema = {"anyOf": [schema, _BLANK], **kept}
+    return {**parameter, "schema": new_schema}
 
 
 def parse_filters(request: Request) -> ContractFilters:
