@@ -27,6 +27,7 @@ from hangar_bay.core.middleware import RequestContextMiddleware
 from hangar_bay.core.ratelimit import RateLimiter
 from hangar_bay.core.state import AppState
 from hangar_bay.ingest.router import router as ingest_router
+from hangar_bay.ops.docs import install_docs
 from hangar_bay.ops.router import router as ops_router
 from hangar_bay.settings import Settings
 from hangar_bay.web.error_pages import render_error_page
@@ -113,6 +114,10 @@ def create_app(
         version=__version__,
         summary="Find ships for sale on EVE Online public contracts.",
         lifespan=lifespan,
+        # Served from packaged assets by ops.docs (no CDN, no inline script), or off.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_on else None,
     )
     app.state.metrics = metrics
     install_error_handlers(app, html=render_error_page)
@@ -127,4 +132,5 @@ def create_app(
     app.include_router(contracts_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(app, enabled=settings.docs_on)
     return app

@@ -358,3 +358,32 @@ def test_development_console_prints_plain_tracebacks(capsys: pytest.CaptureFixtu
     assert "hunter2" not in err  # no locals
     assert "╭" not in err  # no rich panels
     logging.getLogger().handlers.clear()
+
+
+# --- /docs and /redoc from packaged assets ---------------------------------------------------
+
+
+async def test_docs_are_served_offline_without_inline_script(client: httpx.AsyncClient) -> None:
+    import re
+
+    for path in ("/docs", "/redoc"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page.text, re.S)
+        assert scripts
+        assert all(body.strip() == "" for body in scripts), "no inline script"
+        assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]*)"', page.text))
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self';" in csp
+        for asset in re.findall(r'(?:src|href)="(/docs/[^"]*)"', page.text):
+            assert (await client.get(asset)).status_code == 200, asset
+    assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_docs_can_be_turned_off(
+    settings: Settings, database: Database, cache: ResilientCache
+) -> None:
+    off = Settings(**{**settings.model_dump(), "docs_enabled": False})
+    async for http in _client(off, database, cache):
+        for path in ("/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui.css"):
+            assert (await http.get(path)).status_code == 404, path

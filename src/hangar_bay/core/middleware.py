@@ -57,6 +57,8 @@ def security_headers(settings: Settings, *, docs: bool = False) -> list[tuple[by
     """The headers every answer carries. ``docs``: the API explorer's variant, which also
     lets styles be set inline (its widgets do so); scripts stay ``'self'`` only."""
     style = "'self' 'unsafe-inline'" if docs else "'self'"
+    # Redoc runs its search in a worker it builds from a blob.
+    worker = "; worker-src 'self' blob:" if docs else ""
     form_action = f"'self' {settings.sso_base_url.rstrip('/')}"
     csp = (
         "default-src 'self'; "
@@ -69,6 +71,7 @@ def security_headers(settings: Settings, *, docs: bool = False) -> list[tuple[by
         "base-uri 'none'; "
         f"form-action {form_action}; "
         "frame-ancestors 'none'"
+        f"{worker}"
     )
     headers = [
         (b"content-security-policy", csp.encode()),
