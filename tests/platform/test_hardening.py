@@ -18,7 +18,7 @@ from asgi_lifespan import LifespanManager
 from hangar_bay.app import create_app
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.contracts.service import GENERATION_KEY
-from hangar_bay.core.cache import ResilientCache
+from hangar_bay.core.cache import MemoryCache, ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.settings import Settings
 from tests.contracts.factories import RIFTER, Item, add, build_contract, seed_universe
@@ -297,3 +297,17 @@ async def test_openapi_documents_the_text_rule(client: httpx.AsyncClient) -> Non
 def test_filters_accept_ranges_either_way() -> None:
     f = ContractFilters(min_price=10, max_price=5)
     assert (f.min_price, f.max_price) == (10, 5)
+
+
+async def test_last_good_copies_take_a_bounded_number_of_slots(cache: ResilientCache) -> None:
+    from hangar_bay.core import stale
+
+    for n in range(stale.STALE_SLOTS * 3):
+        await stale.keep(cache, f"browse:list:v3:{n}", '"e"', b"{}")
+    # Each view finds its own copy or nothing, never another view's.
+    found = [await stale.recall(cache, f"browse:list:v3:{n}") for n in range(200)]
+    assert all(item is None or item[1] == b"{}" for item in found)
+    assert await stale.recall(cache, f"browse:list:v3:{stale.STALE_SLOTS * 3 - 1}") is not None
+    if isinstance(cache.backend, MemoryCache):
+        slots = [k for k in cache.backend._data if k.startswith(stale.STALE_PREFIX)]
+        assert len(slots) <= stale.STALE_SLOTS
