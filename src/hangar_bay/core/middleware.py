@@ -18,7 +18,6 @@ import re
 import time
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hangar_bay.core import stale
@@ -110,6 +109,7 @@ class RequestContextMiddleware:
         self.max_url = settings.max_url_length
         self.headers = security_headers(settings)
         self.docs_headers = security_headers(settings, docs=True)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,7 +123,6 @@ class RequestContextMiddleware:
                 break
         request_id = accept_or_generate(incoming)
         token = set_request_id(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         method = scope["method"]
         is_head = method == "HEAD"
@@ -207,8 +206,7 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
             route = _route_template(scope)
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_latency.labels(method, route).observe(duration)
+            self._count(method, route, status, duration)
             access_log.info(
                 "request",
                 method=method,
@@ -218,8 +216,22 @@ class RequestContextMiddleware:
                 duration_ms=round(duration * 1000, 2),
             )
             current_request.reset(state_token)
-            structlog.contextvars.unbind_contextvars("request_id")
             reset_request_id(token)
+
+    def _count(self, method: str, route: str, status: int, duration: float) -> None:
+        # The labelled children are looked up once per (method, route, status): labels()
+        # takes a lock and builds a key every time.
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.metrics.http_requests.labels(method, route, str(status)),
+                self.metrics.http_latency.labels(method, route),
+            )
+            if len(self._children) < 10_000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(duration)
 
     async def _edge(self, scope: Scope, request: RequestState) -> HangarError | None:
         """The refusal for a request the edge defences stop, or None to let it through."""
