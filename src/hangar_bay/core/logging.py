@@ -14,6 +14,7 @@ import logging.config
 import re
 from typing import Any
 
+import orjson
 import structlog
 from structlog.types import EventDict, Processor
 
@@ -31,6 +32,11 @@ def _redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
         if _SECRET_KEYS.search(key):
             event_dict[key] = REDACTED
     return event_dict
+
+
+def _dumps(value: Any, **_: Any) -> str:
+    # orjson: several times faster than the standard library for the access log's lines.
+    return orjson.dumps(value, default=repr).decode()
 
 
 def _add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
@@ -54,7 +60,7 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     # Plain tracebacks in the console: the default "rich" formatter renders every frame's
     # locals, which took 10+ s for one error and stalled the event loop meanwhile.
     renderer: Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_dumps)
         if json
         else structlog.dev.ConsoleRenderer(
             colors=False, exception_formatter=structlog.dev.plain_traceback
