@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import re
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,9 +28,15 @@ _SECRET_KEYS = re.compile(
 REDACTED = "[redacted]"
 
 
+@lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    # Log lines reuse a handful of keys: remember the answer instead of a regex per key.
+    return _SECRET_KEYS.search(key) is not None
+
+
 def _redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
     for key in list(event_dict):
-        if _SECRET_KEYS.search(key):
+        if _is_secret(key):
             event_dict[key] = REDACTED
     return event_dict
 
