@@ -8,6 +8,7 @@ Usage::
     .venv/bin/python bench/http_cost.py                       # 3 rounds of 8 s each, wrk -c32
     .venv/bin/python bench/http_cost.py --rounds 5 --duration 10
     .venv/bin/python bench/http_cost.py --database ./bench-http.db   # keep/reuse the data
+    .venv/bin/python bench/http_cost.py --compare-src /tmp/old/src    # an older tree too
 
 It ingests the ESI simulator's tiny universe into a SQLite file (once; reused when the
 file exists), then serves two apps, one uvicorn process each, on loopback:
@@ -20,8 +21,10 @@ Each round runs ``wrk`` (``apt-get install wrk``) against the hello world, the c
 default ``GET /api/v1/contracts`` and the cached ``GET /``, one after the other, so all
 three share the machine's state of the moment; the ratio is taken per round. Without
 wrk it falls back to a bounded Python load generator (httpx, keep-alive), which is
-slower than the server and so understates both rates. Results go to stdout as Markdown
-(min / median / max over the rounds).
+slower than the server and so understates both rates. ``--compare-src`` serves a third
+app from another source tree (``git archive <commit> src | tar -x``), measured in the
+same rounds, to show what a change did. Results go to stdout as Markdown (min / median /
+max over the rounds).
 """
 
 from __future__ import annotations
@@ -179,6 +182,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database", type=Path, default=None, help="SQLite file to reuse")
+    parser.add_argument("--compare-src", type=Path, default=None, help="another src/ tree")
     parser.add_argument("--serve-hello", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -192,7 +196,7 @@ def main() -> None:
     database = args.database or scratch / "bench.db"
     prepare(database.resolve())
     load = run_wrk if shutil.which("wrk") else run_python
-    hello_port, app_port = free_port(), free_port()
+    hello_port, app_port, old_port = free_port(), free_port(), free_port()
     env = base_env(database.resolve())
     env.update(
         HANGAR_ENVIRONMENT="production",
@@ -207,8 +211,19 @@ def main() -> None:
         "GET /api/v1/contracts (cached)": f"http://127.0.0.1:{app_port}/api/v1/contracts",
         "GET / (cached)": f"http://127.0.0.1:{app_port}/",
     }
+    old_cmd = [str(VENV_BIN / "hangar-bay"), "serve", "--no-ingest", "--port", str(old_port)]
+    old_env = {**env, "PYTHONPATH": str(args.compare_src.resolve())} if args.compare_src else {}
+    if args.compare_src:
+        targets["compared tree: GET /api/v1/contracts"] = (
+            f"http://127.0.0.1:{old_port}/api/v1/contracts"
+        )
+        targets["compared tree: GET /"] = f"http://127.0.0.1:{old_port}/"
     rates: dict[str, list[float]] = {name: [] for name in targets}
-    with process(hello_cmd), process(app_cmd, env):
+    with (
+        process(hello_cmd),
+        process(app_cmd, env),
+        process(old_cmd if args.compare_src else ["true"], old_env or None),
+    ):
         for url in targets.values():
             wait_for(url)
             httpx.get(url)  # fill the cache

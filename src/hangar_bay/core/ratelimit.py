@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hangar_bay.core.cache import CacheError, MemoryCache, Tokens
@@ -100,6 +101,7 @@ def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:
     return hops[0] if hops else peer
 
 
+@lru_cache(maxsize=65_536)
 def client_key(address: str) -> str:
     """The bucket a client address counts against (IPv6 by /64)."""
     try:
