@@ -13,6 +13,7 @@ default views at once (:func:`warm_counts`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from collections import defaultdict
@@ -674,8 +675,11 @@ async def write_entry(
 ) -> None:
     """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped),
     and keep it as the view's last good answer for a database outage (core.stale)."""
-    await cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl)
-    await stale.keep(cache, key, etag, body)
+    # Both writes at once: the copy must not add a round trip to a cache miss.
+    await asyncio.gather(
+        cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl),
+        stale.keep(cache, key, etag, body),
+    )
 
 
 def list_cache_key(f: ContractFilters) -> str:
