@@ -143,6 +143,14 @@ class Settings(BaseSettings):
             return [int(part) for part in value.replace(",", " ").split()]
         return value
 
+    @field_validator("log_json", "docs_enabled", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `HANGAR_DOCS_ENABLED=` (as .env.example writes it) means "the default".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("trusted_proxies", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:

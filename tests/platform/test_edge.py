@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
@@ -387,3 +388,18 @@ async def test_docs_can_be_turned_off(
     async for http in _client(off, database, cache):
         for path in ("/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui.css"):
             assert (await http.get(path)).status_code == 404, path
+
+
+def test_the_example_env_file_loads_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blank values in .env.example (HANGAR_DOCS_ENABLED=, HANGAR_LOG_JSON=) mean "default".
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    for name in list(os.environ):
+        if name.startswith("HANGAR_"):
+            monkeypatch.delenv(name)
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.docs_enabled is None
+    assert settings.log_json is None
+    assert settings.rate_limit_enabled is True
+    assert "127.0.0.0/8" in settings.metrics_allowed_networks
