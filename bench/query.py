@@ -614,6 +614,8 @@ async def main() -> None:
         HANGAR_ENVIRONMENT="test",
         HANGAR_LOG_LEVEL="WARNING",
         HANGAR_INGEST_IN_PROCESS="false",
+        # One client asking for hundreds of uncached views: far past the query budget.
+        HANGAR_RATE_LIMIT_ENABLED="false",
     )
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     configure_logging(level="WARNING")

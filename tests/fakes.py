@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hangar_bay.core.cache import CacheError, Lock
+from hangar_bay.core.cache import CacheError, Lock, Tokens
 
 
 class DownCache:
@@ -39,3 +39,6 @@ class DownCache:
 
     async def close(self) -> None:
         return None
+
+    async def take_tokens(self, key: str, rate: float, burst: float, cost: float = 1.0) -> Tokens:
+        raise CacheError("down")

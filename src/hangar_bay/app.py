@@ -27,10 +27,13 @@ from hangar_bay.core.errors import install_error_handlers
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.middleware import RequestContextMiddleware
+from hangar_bay.core.ratelimit import RateLimiter
 from hangar_bay.core.state import AppState
 from hangar_bay.ingest.router import router as ingest_router
+from hangar_bay.ops.docs import install_docs
 from hangar_bay.ops.router import router as ops_router
 from hangar_bay.settings import Settings
+from hangar_bay.web.error_pages import render_error_page
 from hangar_bay.web.router import STATIC_DIR
 from hangar_bay.web.router import router as web_router
 
@@ -67,6 +70,8 @@ def create_app(
     """Build the app. Tests pass their own ``database``/``cache``; the app then leaves
     closing them to the test."""
     metrics = Metrics()
+    # The limiter's shared buckets live in the cache, which the lifespan opens.
+    limiter = RateLimiter(settings, None, metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[AppState]:
@@ -85,6 +90,7 @@ def create_app(
                     settings.cache_url, prefix=settings.cache_prefix, metrics=metrics
                 )
                 stack.push_async_callback(cache_client.close)
+            limiter.cache = cache_client
             esi_http = build_esi_client(settings)
             stack.push_async_callback(esi_http.aclose)
             state = AppState(
@@ -111,10 +117,19 @@ def create_app(
         version=__version__,
         summary="Find ships for sale on EVE Online public contracts.",
         lifespan=lifespan,
+        # Served from packaged assets by ops.docs (no CDN, no inline script), or off.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_on else None,
     )
     app.state.metrics = metrics
-    install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    install_error_handlers(app, html=render_error_page)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        settings=settings,
+        limiter=limiter,
+    )
     app.include_router(ops_router)
     app.include_router(ingest_router)
     app.include_router(contracts_router)
@@ -123,4 +138,5 @@ def create_app(
     app.include_router(web_router)
     app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(app, enabled=settings.docs_on)
     return app

@@ -57,6 +57,7 @@ def _run_server(settings: Settings, *, host: str | None, port: int | None, inges
     import uvicorn
 
     from hangar_bay.app import create_app
+    from hangar_bay.core.server import protocol_for
     from hangar_bay.runtime import background_hooks
 
     app = create_app(settings, background=background_hooks(settings, ingest=ingest))
@@ -65,7 +66,10 @@ def _run_server(settings: Settings, *, host: str | None, port: int | None, inges
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
-        proxy_headers=True,
+        http=protocol_for(settings.max_url_length),
+        # X-Forwarded-For/-Proto are believed from HANGAR_TRUSTED_PROXIES only.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
     )
 

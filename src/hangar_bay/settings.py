@@ -8,6 +8,7 @@ construct exactly the configuration it needs.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -98,6 +99,38 @@ class Settings(BaseSettings):
     # another worker (killed workers), and a due region is queued again.
     ingest_requeue_seconds: float = Field(default=600.0, ge=1)
 
+    # --- the edge (see docs/operations.md) ---
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty means
+    # the peer address is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_enabled: bool = True
+    # Token buckets per client: a steady rate (requests a second) and a burst. The
+    # defaults are far above what a person clicking through pages reaches.
+    rate_limit_read_per_second: float = Field(default=20.0, gt=0)
+    rate_limit_read_burst: float = Field(default=400.0, ge=1)
+    rate_limit_query_per_second: float = Field(default=2.0, gt=0)
+    rate_limit_query_burst: float = Field(default=120.0, ge=1)
+    rate_limit_auth_per_second: float = Field(default=0.5, gt=0)
+    rate_limit_auth_burst: float = Field(default=30.0, ge=1)
+    rate_limit_write_per_second: float = Field(default=1.0, gt=0)
+    rate_limit_write_burst: float = Field(default=60.0, ge=1)
+    # /metrics answers clients from these networks, or any client with this bearer token.
+    metrics_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+        ]
+    )
+    metrics_token: SecretStr = SecretStr("")
+    # /docs (Swagger UI, packaged assets) and /openapi.json; None: on except in production.
+    docs_enabled: bool | None = None
+    # Requests whose path and query together are longer are refused with 414.
+    max_url_length: int = Field(default=8192, ge=256, le=1_000_000)
+
     sso_base_url: str = REAL_SSO_BASE_URL
     sso_client_id: str = ""
     sso_client_secret: SecretStr = SecretStr("")
@@ -114,6 +147,31 @@ class Settings(BaseSettings):
     def _split_regions(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [int(part) for part in value.replace(",", " ").split()]
+        return value
+
+    @field_validator("log_json", "docs_enabled", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `HANGAR_DOCS_ENABLED=` (as .env.example writes it) means "the default".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("trusted_proxies", "metrics_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("trusted_proxies", "metrics_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for part in value:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {part!r}") from None
         return value
 
     @field_validator("esi_compatibility_date")
@@ -175,6 +233,12 @@ class Settings(BaseSettings):
         if self.session_cookie_secure is not None:
             return self.session_cookie_secure
         return self.environment is Environment.PRODUCTION
+
+    @cached_property
+    def docs_on(self) -> bool:
+        if self.docs_enabled is not None:
+            return self.docs_enabled
+        return self.environment is not Environment.PRODUCTION
 
     @cached_property
     def user_agent(self) -> str:

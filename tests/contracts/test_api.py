@@ -175,8 +175,6 @@ async def test_empty_database_gives_an_empty_page(client: httpx.AsyncClient) -> 
         ("min_price=-5", "min_price"),
         ("min_price=nan", "min_price"),
         ("max_price=1e99", "max_price"),
-        ("min_price=10&max_price=5", "max_price"),
-        ("min_runs=5&max_runs=2", "max_runs"),
         ("type_id=drake", "type_id"),
         ("type_id=0", "type_id"),
         ("region_id=99999999999999999999", "region_id"),

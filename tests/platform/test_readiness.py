@@ -51,12 +51,24 @@ async def test_database_down_is_named(settings: Settings, cache: ResilientCache)
         await dead.dispose()
 
 
-async def test_cache_down_is_named(settings: Settings, database: Database) -> None:
+async def test_cache_down_is_reported_but_the_process_stays_ready(
+    settings: Settings, database: Database
+) -> None:
+    # Pages serve without the cache, so a cache outage must not take the process out of
+    # the load balancer: it is reported in the body and in metrics instead.
     dead = ResilientCache(RedisCache(DEAD_REDIS, timeout=0.5), Metrics())
     async for client in _client_for(settings, database, dead):
         response = await client.get("/ready")
-        assert response.status_code == 503
-        assert response.json()["failed"] == ["cache"]
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "degraded"
+        assert body["degraded"] == ["cache"]
+        assert body["checks"]["cache"]["ok"] is False
+        assert "failed" not in body
+        assert (await client.get("/")).status_code == 200
+        metrics = (await client.get("/metrics")).text
+        assert "hangar_cache_up 0.0" in metrics
+        assert "hangar_database_up 1.0" in metrics
         # Liveness is about the process, not its dependencies.
         assert (await client.get("/health")).status_code == 200
 
@@ -68,7 +80,8 @@ async def test_both_down(settings: Settings) -> None:
         async for client in _client_for(settings, dead_db, dead_cache):
             response = await client.get("/ready")
             assert response.status_code == 503
-            assert sorted(response.json()["failed"]) == ["cache", "database"]
+            assert response.json()["failed"] == ["database"]
+            assert sorted(response.json()["degraded"]) == ["cache", "database"]
     finally:
         await dead_db.dispose()
 
@@ -87,7 +100,7 @@ async def test_a_dependency_that_hangs_is_cut_off_by_the_ready_timeout(
     try:
         async for client in _client_for(quick, database, hanging):
             response = await client.get("/ready")
-            assert response.status_code == 503
+            assert response.status_code == 200
             assert response.json()["checks"]["cache"]["error"] == "no answer within 0.3s"
     finally:
         server.close()
@@ -112,11 +125,14 @@ async def test_ready_follows_postgres_and_redis_going_away_and_coming_back(
         async for client in _client_for(settings, proxied_db, proxied_cache):
             assert (await client.get("/ready")).status_code == 200
 
-            for proxy, name in ((db_proxy, "database"), (cache_proxy, "cache")):
+            for proxy, name, down_status in (
+                (db_proxy, "database", 503),
+                (cache_proxy, "cache", 200),
+            ):
                 await proxy.stop()
                 response = await client.get("/ready")
-                assert response.status_code == 503
-                assert response.json()["failed"] == [name]
+                assert response.status_code == down_status
+                assert response.json()["degraded"] == [name]
 
                 await proxy.start()
                 recovered = await client.get("/ready")

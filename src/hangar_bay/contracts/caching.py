@@ -7,6 +7,7 @@ ARCHITECTURE.md, "From ESI to the page".
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -25,6 +26,7 @@ from hangar_bay.contracts.service import (
     group_type_ids,
     list_page,
 )
+from hangar_bay.core import stale
 from hangar_bay.core.cache import Cache, CacheError, ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -91,6 +93,7 @@ async def read_stamped(cache: Cache, keys: Sequence[str]) -> tuple[int, list[byt
     keyed by it, so a sweep's new results overwrite the old ones rather than leaving
     them to expire, and an entry from before the last sweep is never served.
     """
+    stale.note_lookup(keys[0])
     raw = await cache.mget([GENERATION_KEY, *keys])
     gen = _parse_generation(raw[0])
     return gen, [_of_generation(value, gen) for value in raw[1:]]
@@ -105,8 +108,13 @@ async def read_entry(cache: Cache, key: str) -> tuple[int, tuple[str, bytes] | N
 async def write_entry(
     cache: Cache, key: str, gen: int, etag: str, body: bytes, *, ttl: float
 ) -> None:
-    """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped)."""
-    await cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl)
+    """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped),
+    and keep it as the view's last good answer for a database outage (core.stale)."""
+    # Both writes at once: the copy must not add a round trip to a cache miss.
+    await asyncio.gather(
+        cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl),
+        stale.keep(cache, key, etag, body),
+    )
 
 
 def list_cache_key(f: ContractFilters) -> str:

@@ -13,7 +13,9 @@ import hashlib
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hangar_bay.core.text import SafeText
 
 ContractType = Literal["item_exchange", "auction", "courier", "loan", "unknown"]
 CONTRACT_TYPES: tuple[str, ...] = get_args(ContractType)
@@ -133,7 +135,7 @@ class ContractFilters(BaseModel):
     issuer_id: list[EveId] = Field(
         default_factory=list, max_length=MAX_LIST, description="Issuing character (repeatable)."
     )
-    q: str | None = Field(
+    q: SafeText | None = Field(
         None,
         max_length=100,
         description="Words to find in the title, item names or location name (all must occur).",
@@ -178,21 +180,8 @@ class ContractFilters(BaseModel):
             raise ValueError("at most 8 words")
         return " ".join(words) or None
 
-    @field_validator("max_price")
-    @classmethod
-    def _price_range(cls, value: float | None, info: ValidationInfo) -> float | None:
-        low = info.data.get("min_price")
-        if value is not None and low is not None and value < low:
-            raise ValueError("max_price must not be below min_price")
-        return value
-
-    @field_validator("max_runs")
-    @classmethod
-    def _runs_range(cls, value: int | None, info: ValidationInfo) -> int | None:
-        low = info.data.get("min_runs")
-        if value is not None and low is not None and value < low:
-            raise ValueError("max_runs must not be below min_runs")
-        return value
+    # A range given the wrong way round (min above max) is not an error: it matches
+    # nothing, as the OpenAPI document (which cannot relate two parameters) implies.
 
     @property
     def sort_field(self) -> str:

@@ -60,9 +60,35 @@ class Cache(Protocol):
 
     async def extend_lock(self, lock: Lock, ttl: float) -> bool: ...
 
+    async def take_tokens(self, key: str, rate: float, burst: float, cost: float = 1.0) -> Tokens:
+        """Token bucket ``key`` (``burst`` tokens, refilled at ``rate`` a second): take
+        ``cost`` tokens if it holds that many. Atomic, so it holds across processes."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The outcome of :meth:`Cache.take_tokens`."""
+
+    allowed: bool
+    # Tokens left after this take (fractional while refilling).
+    remaining: float
+    # Seconds until ``cost`` tokens are available again (0 when allowed).
+    retry_after: float
+
+
+def refill(
+    tokens: float, stamp: float, now: float, rate: float, burst: float, cost: float
+) -> tuple[float, Tokens]:
+    """One token-bucket step: the bucket's new level and the answer (shared by backends)."""
+    level = min(burst, tokens + max(0.0, now - stamp) * rate)
+    if level >= cost:
+        return level - cost, Tokens(True, level - cost, 0.0)
+    return level, Tokens(False, level, (cost - level) / rate)
 
 
 @dataclass
@@ -147,6 +173,21 @@ class MemoryCache:
         entry.expires_at = self._expiry(ttl)
         return True
 
+    async def take_tokens(self, key: str, rate: float, burst: float, cost: float = 1.0) -> Tokens:
+        now = self.clock()
+        entry = self._live(key)
+        if entry is None:
+            tokens, stamp = burst, now
+        else:
+            stored, _, when = entry.value.partition(b" ")
+            tokens, stamp = float(stored), float(when)
+        level, answer = refill(tokens, stamp, now, rate, burst, cost)
+        if entry is None:
+            self._evict_if_full()
+        # The record expires once the bucket would have refilled anyway.
+        self._data[key] = _Entry(f"{level} {now}".encode(), self._expiry(burst / rate + 1))
+        return answer
+
     async def ping(self) -> None:
         return None
 
@@ -177,6 +218,30 @@ if value == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
 end
 return value
 """
+# The token bucket of take_tokens, on the server's clock so every process agrees.
+_TAKE_TOKENS = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('time')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local stored = redis.call('hmget', KEYS[1], 'level', 'stamp')
+local level = tonumber(stored[1])
+local stamp = tonumber(stored[2])
+if level == nil or stamp == nil then level = burst; stamp = now end
+level = math.min(burst, level + math.max(0, now - stamp) * rate)
+local allowed = 0
+local wait = 0
+if level >= cost then
+  level = level - cost
+  allowed = 1
+else
+  wait = (cost - level) / rate
+end
+redis.call('hset', KEYS[1], 'level', tostring(level), 'stamp', tostring(now))
+redis.call('pexpire', KEYS[1], math.ceil((burst / rate + 1) * 1000))
+return {allowed, tostring(level), tostring(wait)}
+"""
 
 
 class RedisCache:
@@ -199,6 +264,7 @@ class RedisCache:
         self._release = self.client.register_script(_RELEASE)
         self._extend = self.client.register_script(_EXTEND)
         self._incr = self.client.register_script(_INCR_WITH_TTL)
+        self._take = self.client.register_script(_TAKE_TOKENS)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -256,6 +322,11 @@ class RedisCache:
             )
         return bool(result)
 
+    async def take_tokens(self, key: str, rate: float, burst: float, cost: float = 1.0) -> Tokens:
+        async with self._errors():
+            allowed, level, wait = await self._take(keys=[self._k(key)], args=[rate, burst, cost])
+        return Tokens(bool(allowed), float(level), float(wait))
+
     async def ping(self) -> None:
         async with self._errors():
             await self.client.ping()
@@ -264,74 +335,212 @@ class RedisCache:
         await self.client.aclose()
 
 
-class ResilientCache:
-    """Degrades a failing backend to a miss instead of an error, and counts each failure."""
+class CircuitBreaker:
+    """Stops calling a backend that keeps failing, then lets one probe through.
 
-    def __init__(self, backend: Cache, metrics: Metrics | None = None) -> None:
+    Closed: every call goes through. After ``threshold`` failures in a row it opens:
+    calls are skipped at once (a miss, a dropped write) for ``cooldown`` seconds, so a
+    cache that accepts connections but never answers costs requests nothing instead of
+    a timeout each. Then one call probes (half-open): success closes the circuit,
+    failure opens it for another cooldown.
+    """
+
+    def __init__(
+        self, *, threshold: int = 3, cooldown: float = 5.0, clock: Clock = time.monotonic
+    ) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.probe_started: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened_at is not None
+
+    def allow(self) -> bool:
+        if self.opened_at is None:
+            return True
+        now = self.clock()
+        if now - self.opened_at < self.cooldown:
+            return False
+        # One probe at a time; a probe that never reported back (cancelled) is replaced.
+        if self.probe_started is not None and now - self.probe_started < self.cooldown:
+            return False
+        self.probe_started = now
+        return True
+
+    def success(self) -> bool:
+        """Record a success; True when it closed an open circuit."""
+        was_open = self.opened_at is not None
+        self.failures = 0
+        self.opened_at = None
+        self.probe_started = None
+        return was_open
+
+    def failure(self) -> bool:
+        """Record a failure; True when it opened a closed circuit."""
+        self.failures += 1
+        self.probe_started = None
+        if self.failures < self.threshold:
+            return False
+        was_open = self.opened_at is not None
+        self.opened_at = self.clock()
+        return not was_open
+
+
+_SKIPPED = CacheError("circuit open: cache skipped after repeated failures")
+
+
+class ResilientCache:
+    """Degrades a failing backend to a miss instead of an error, and counts each failure.
+
+    A :class:`CircuitBreaker` stops calling a backend that keeps failing, so a slow or
+    hung cache does not make every request wait for its timeout.
+    """
+
+    def __init__(
+        self, backend: Cache, metrics: Metrics | None = None, breaker: CircuitBreaker | None = None
+    ) -> None:
         self.backend = backend
         self.metrics = metrics
+        self.breaker = breaker or CircuitBreaker()
+
+    @property
+    def degraded(self) -> bool:
+        """True while the circuit is open (the cache is being skipped)."""
+        return self.breaker.is_open
+
+    def _admit(self, operation: str) -> bool:
+        if self.breaker.allow():
+            return True
+        if self.metrics is not None:
+            self.metrics.cache_skipped.labels(operation).inc()
+        return False
+
+    def _ok(self) -> None:
+        if not self.breaker.failures:
+            return  # the usual case, kept cheap
+        if self.breaker.success():
+            log.warning("cache_circuit_closed")
+            if self.metrics is not None:
+                self.metrics.cache_circuit_open.set(0)
 
     def _failed(self, operation: str, exc: CacheError) -> None:
         log.warning("cache_unavailable", operation=operation, error=str(exc))
         if self.metrics is not None:
             self.metrics.cache_errors.labels(operation).inc()
+        if self.breaker.failure():
+            log.warning(
+                "cache_circuit_open",
+                failures=self.breaker.failures,
+                cooldown_seconds=self.breaker.cooldown,
+            )
+            if self.metrics is not None:
+                self.metrics.cache_circuit_open.set(1)
 
     async def get(self, key: str) -> bytes | None:
+        if not self._admit("get"):
+            return None
         try:
-            return await self.backend.get(key)
+            value = await self.backend.get(key)
         except CacheError as exc:
             self._failed("get", exc)
             return None
+        self._ok()
+        return value
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not self._admit("mget"):
+            return [None] * len(keys)
         try:
-            return await self.backend.mget(keys)
+            values = await self.backend.mget(keys)
         except CacheError as exc:
             self._failed("mget", exc)
             return [None] * len(keys)
+        self._ok()
+        return values
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        if not self._admit("set"):
+            return
         try:
             await self.backend.set(key, value, ttl)
         except CacheError as exc:
             self._failed("set", exc)
+            return
+        self._ok()
 
     async def delete(self, key: str) -> None:
+        if not self._admit("delete"):
+            return
         try:
             await self.backend.delete(key)
         except CacheError as exc:
             self._failed("delete", exc)
+            return
+        self._ok()
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         # Counters are not optional data: callers must know the count is unknown.
+        if not self._admit("incr"):
+            raise _SKIPPED
         try:
-            return await self.backend.incr(key, amount, ttl)
+            value = await self.backend.incr(key, amount, ttl)
         except CacheError as exc:
             self._failed("incr", exc)
             raise
+        self._ok()
+        return value
+
+    async def take_tokens(self, key: str, rate: float, burst: float, cost: float = 1.0) -> Tokens:
+        # Raises, like incr: the caller decides what an unknown bucket means.
+        if not self._admit("take_tokens"):
+            raise _SKIPPED
+        try:
+            tokens = await self.backend.take_tokens(key, rate, burst, cost)
+        except CacheError as exc:
+            self._failed("take_tokens", exc)
+            raise
+        self._ok()
+        return tokens
 
     async def acquire_lock(self, name: str, ttl: float) -> Lock | None:
+        if not self._admit("acquire_lock"):
+            return None
         try:
-            return await self.backend.acquire_lock(name, ttl)
+            lock = await self.backend.acquire_lock(name, ttl)
         except CacheError as exc:
             self._failed("acquire_lock", exc)
             return None
+        self._ok()
+        return lock
 
     async def release_lock(self, lock: Lock) -> bool:
+        if not self._admit("release_lock"):
+            return False
         try:
-            return await self.backend.release_lock(lock)
+            released = await self.backend.release_lock(lock)
         except CacheError as exc:
             self._failed("release_lock", exc)
             return False
+        self._ok()
+        return released
 
     async def extend_lock(self, lock: Lock, ttl: float) -> bool:
+        if not self._admit("extend_lock"):
+            return False
         try:
-            return await self.backend.extend_lock(lock, ttl)
+            extended = await self.backend.extend_lock(lock, ttl)
         except CacheError as exc:
             self._failed("extend_lock", exc)
             return False
+        self._ok()
+        return extended
 
     async def ping(self) -> None:
+        """Ask the backend directly (readiness wants the truth, not the breaker's view)."""
         await self.backend.ping()
 
     async def close(self) -> None:

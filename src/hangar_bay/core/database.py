@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hangar_bay.core.ratelimit import charge_query
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -58,7 +60,12 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block succeeds, rolled back otherwise."""
+        """One unit of work: committed when the block succeeds, rolled back otherwise.
+
+        Inside a request this is the moment it stops being a cheap cached read, so the
+        request's ``query`` rate-limit budget is charged here (see core.ratelimit).
+        """
+        await charge_query()
         async with self.sessionmaker() as session:
             try:
                 yield session

@@ -33,6 +33,39 @@ class Metrics:
             ["operation"],
             registry=self.registry,
         )
+        self.cache_skipped = Counter(
+            "hangar_cache_skipped_total",
+            "Cache operations skipped because the circuit breaker is open.",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.cache_circuit_open = Gauge(
+            "hangar_cache_circuit_open",
+            "1 while the cache circuit breaker is open (the cache is skipped), else 0.",
+            registry=self.registry,
+        )
+        self.cache_up = Gauge(
+            "hangar_cache_up",
+            "1 when the cache answered the last readiness check, else 0.",
+            registry=self.registry,
+        )
+        self.database_up = Gauge(
+            "hangar_database_up",
+            "1 when the database answered the last readiness check, else 0.",
+            registry=self.registry,
+        )
+        self.database_unavailable = Counter(
+            "hangar_database_unavailable_total",
+            "Requests that found the database unreachable (answered 503 or stale).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "hangar_rate_limited_total",
+            "Requests refused with 429 by budget.",
+            ["budget"],
+            registry=self.registry,
+        )
         self.esi_requests = Counter(
             "hangar_esi_requests_total",
             "Requests sent to ESI by route template and status.",

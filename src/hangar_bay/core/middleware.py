@@ -1,28 +1,91 @@
-"""Plain ASGI middleware: request id, access log and HTTP metrics in one pass.
+"""Plain ASGI middleware: the request's one pass through the edge.
+
+In order: request id; the edge defences (a URL too long is 414, a control character in
+the query string is 422 naming the parameter, the client's ``read``/``auth``/``write``
+rate-limit budget); ``HEAD`` answered as a bodiless ``GET``; security headers on every
+answer; an unreachable database turned into the view's last good answer (marked stale)
+or a 503 with ``Retry-After``; any other unexpected error into a 500 carrying the
+request id; then the access log line and the HTTP metrics.
 
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming responses,
-background tasks and context variables behave normally.
+background tasks and context variables behave normally, and so a request pays for one
+layer, not one per concern.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any
 
-import orjson
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hangar_bay.core.errors import error_body
+from hangar_bay.core import stale
+from hangar_bay.core.errors import (
+    DATABASE_RETRY_AFTER,
+    HangarError,
+    InvalidInput,
+    UriTooLong,
+    error_parts,
+    internal_error_detail,
+    is_database_unavailable,
+)
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
+from hangar_bay.core.ratelimit import RateLimiter, client_address, client_key
 from hangar_bay.core.request_id import (
     REQUEST_ID_HEADER,
     accept_or_generate,
     reset_request_id,
     set_request_id,
 )
+from hangar_bay.core.request_state import RequestState, current_request
+from hangar_bay.core.text import CONTROL_MESSAGE, control_character_fields
+from hangar_bay.settings import Environment, Settings
 
 access_log = get_logger("hangar_bay.access")
+_REQUEST_ID = REQUEST_ID_HEADER.encode()
+_STALE_BANNER = (
+    b'<p class="notice stale" role="status">The database is briefly unreachable: this is '
+    b"the last copy of this page, from before it went away. It will refresh by itself.</p>"
+)
+_MAIN_TAG = re.compile(rb"<main\b[^>]*>")
+
+
+def security_headers(settings: Settings, *, docs: bool = False) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries. ``docs``: the API explorer's variant, which also
+    lets styles be set inline (its widgets do so); scripts stay ``'self'`` only."""
+    style = "'self' 'unsafe-inline'" if docs else "'self'"
+    # Redoc runs its search in a worker it builds from a blob.
+    worker = "; worker-src 'self' blob:" if docs else ""
+    form_action = f"'self' {settings.sso_base_url.rstrip('/')}"
+    csp = (
+        "default-src 'self'; "
+        "script-src 'self'; "
+        f"style-src {style}; "
+        "img-src 'self' data: https://images.evetech.net; "
+        "connect-src 'self'; "
+        "font-src 'self'; "
+        "object-src 'none'; "
+        "base-uri 'none'; "
+        f"form-action {form_action}; "
+        "frame-ancestors 'none'"
+        f"{worker}"
+    )
+    headers = [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (
+            b"permissions-policy",
+            b"camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+        ),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if settings.environment is Environment.PRODUCTION:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return headers
 
 
 def _route_template(scope: Scope) -> str:
@@ -33,9 +96,20 @@ def _route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        settings: Settings,
+        limiter: RateLimiter,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.limiter = limiter
+        self.max_url = settings.max_url_length
+        self.headers = security_headers(settings)
+        self.docs_headers = security_headers(settings, docs=True)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,64 +118,178 @@ class RequestContextMiddleware:
 
         incoming = None
         for name, value in scope["headers"]:
-            if name == REQUEST_ID_HEADER.encode():
+            if name == _REQUEST_ID:
                 incoming = value.decode("latin-1")
                 break
         request_id = accept_or_generate(incoming)
         token = set_request_id(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
+        method = scope["method"]
+        is_head = method == "HEAD"
+        if is_head:
+            # Uptime monitors use HEAD: answer it as the GET it stands for, without a body.
+            scope = {**scope, "method": "GET"}
+        path: str = scope["path"]
+        is_docs = path.startswith(("/docs", "/redoc"))
+        extra = self.docs_headers if is_docs else self.headers
+        limiter = self.limiter
+        request = RequestState(
+            client=client_key(client_address(scope, limiter.trusted)), limiter=limiter
+        )
+        state_token = current_request.set(request)
         status = 500
         response_started = False
+        body_sent = False
 
-        async def send_with_request_id(message: Message) -> None:
-            nonlocal status, response_started
+        async def send_wrapped(message: Message) -> None:
+            nonlocal status, response_started, body_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((_REQUEST_ID, request_id.encode()))
+                headers.extend(extra)
+                if request.headers:
+                    headers.extend(request.headers)
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and is_head:
+                if body_sent or message.get("more_body", False):
+                    return
+                body_sent = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
+        async def answer(
+            status_code: int, code: str, detail: Any, headers: list[tuple[str, str]]
+        ) -> None:
+            # Refusals come before routing; later errors know their route.
+            body, raw = error_parts(
+                scope, status_code, code, detail, headers, before_routing="route" not in scope
+            )
+            await send_wrapped(
+                {"type": "http.response.start", "status": status_code, "headers": raw}
+            )
+            await send_wrapped({"type": "http.response.body", "body": body})
+
         try:
-            await self.app(scope, receive, send_with_request_id)
+            refusal = await self._edge(scope, request)
+            if refusal is not None:
+                await answer(
+                    refusal.status_code, refusal.code, refusal.detail, list(refusal.headers.items())
+                )
+            else:
+                await self.app(scope, receive, send_wrapped)
         except Exception as exc:
-            # Handled here, not by Starlette's outermost handler, so the 500 still
-            # carries the request id and the log line is bound to it.
-            access_log.exception("unhandled_error", exc_type=type(exc).__name__)
             if response_started:
+                access_log.exception("unhandled_error", exc_type=type(exc).__name__)
                 raise
-            status = 500
-            await _send_internal_error(send_with_request_id, request_id)
+            if is_database_unavailable(exc):
+                served = await self._serve_stale(scope, request, send_wrapped)
+                access_log.warning(
+                    "database_unavailable",
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                    served="stale" if served else "503",
+                )
+                self.metrics.database_unavailable.labels("stale" if served else "503").inc()
+                if not served:
+                    await answer(
+                        503,
+                        "database_unavailable",
+                        "the database is unreachable; try again shortly",
+                        [("Retry-After", str(DATABASE_RETRY_AFTER))],
+                    )
+            else:
+                # Handled here, not by Starlette's outermost handler, so the 500 still
+                # carries the request id and the log line is bound to it.
+                access_log.exception("unhandled_error", exc_type=type(exc).__name__)
+                await answer(500, "internal_error", internal_error_detail(), [])
         finally:
             duration = time.perf_counter() - started
             route = _route_template(scope)
-            method = scope["method"]
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_latency.labels(method, route).observe(duration)
+            self._count(method, route, status, duration)
             access_log.info(
                 "request",
                 method=method,
                 route=route,
-                path=scope["path"],
+                path=path,
                 status=status,
                 duration_ms=round(duration * 1000, 2),
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            current_request.reset(state_token)
             reset_request_id(token)
 
+    def _count(self, method: str, route: str, status: int, duration: float) -> None:
+        # The labelled children are looked up once per (method, route, status): labels()
+        # takes a lock and builds a key every time.
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.metrics.http_requests.labels(method, route, str(status)),
+                self.metrics.http_latency.labels(method, route),
+            )
+            if len(self._children) < 10_000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(duration)
 
-async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = orjson.dumps(error_body("internal_error", {"request_id": request_id}))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    async def _edge(self, scope: Scope, request: RequestState) -> HangarError | None:
+        """The refusal for a request the edge defences stop, or None to let it through."""
+        query: bytes = scope["query_string"]
+        if len(scope["path"]) + len(query) > self.max_url:
+            return UriTooLong(f"the URL is longer than {self.max_url} characters")
+        bad = control_character_fields(query)
+        if bad:
+            return InvalidInput(
+                [
+                    {
+                        "loc": ["query", name],
+                        "msg": f"Value {CONTROL_MESSAGE}",
+                        "type": "value_error",
+                    }
+                    for name in bad
+                ]
+            )
+        limiter = self.limiter
+        if not limiter.enabled:
+            return None
+        budget = limiter.request_budget(scope["method"], scope["path"])
+        tokens = await limiter.take(budget, request.client)
+        if not tokens.allowed:
+            return limiter.refused(budget, tokens)
+        if budget is not limiter.read:
+            request.headers = budget.headers(tokens)
+        return None
+
+    async def _serve_stale(self, scope: Scope, request: RequestState, send: Send) -> bool:
+        """Answer with the view's last good copy; False when there is none to serve."""
+        if request.cache_key is None or scope["method"] != "GET":
+            return False
+        cache = scope.get("state", {}).get("cache")
+        if cache is None:
+            return False
+        kept = await stale.recall(cache, request.cache_key)
+        if kept is None:
+            return False
+        etag, body, age = kept
+        html = body.lstrip()[:1] == b"<"
+        if html:
+            body = _MAIN_TAG.sub(lambda m: m.group(0) + _STALE_BANNER, body, count=1)
+        media = b"text/html; charset=utf-8" if html else b"application/json"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", media),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"etag", etag.encode()),
+                    (b"cache-control", b"no-cache"),
+                    (b"age", str(age).encode()),
+                    (b"warning", b'110 - "Response is Stale"'),
+                    (b"retry-after", str(DATABASE_RETRY_AFTER).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return True

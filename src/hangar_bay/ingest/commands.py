@@ -35,16 +35,30 @@ def ingest_command(settings: Settings, *, once: bool, regions: Sequence[int]) ->
         return 2
     if settings.is_sqlite:
         from hangar_bay import migrate
+        from hangar_bay.core.errors import is_database_unavailable
 
-        asyncio.run(migrate.upgrade(settings.database_url))
+        try:
+            asyncio.run(migrate.upgrade(settings.database_url))
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            typer.echo(
+                f"hangar-bay: cannot open the database: {str(exc).splitlines()[0]}", err=True
+            )
+            return 1
     if not once:
         from hangar_bay.ingest.scheduler import run_forever
 
         run_async(run_forever(settings))
         return 0
-    from hangar_bay.ingest.once import run_once
+    from hangar_bay.ingest.once import DatabaseUnreachable, run_once
 
-    summary = run_async(run_once(settings, regions))
+    try:
+        summary = run_async(run_once(settings, regions))
+    except DatabaseUnreachable as exc:
+        # One line naming the cause, not a traceback: an operator's terminal.
+        typer.echo(f"hangar-bay: ingest stopped: {exc}", err=True)
+        return 1
     typer.echo(summary.line())
     return 0 if summary.ok else 1
 

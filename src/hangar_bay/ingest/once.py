@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
+from hangar_bay.core.errors import is_database_unavailable
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.ingest.service import Ingestor
@@ -20,6 +23,70 @@ from hangar_bay.ingest.sweep import SweepResult
 from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+
+# How often the pass checks that the database still answers, how long one check may
+# take, and how many failed checks in a row end the pass.
+DATABASE_CHECK_SECONDS = 2.0
+DATABASE_CHECK_TIMEOUT = 5.0
+DATABASE_CHECKS_FAILED = 3
+
+
+class DatabaseUnreachable(Exception):
+    """The database cannot be reached; the message is one line for the operator."""
+
+
+def _describe_database(database: Database) -> str:
+    return database.engine.url.render_as_string(hide_password=True)
+
+
+async def require_database(database: Database) -> None:
+    """Raise :class:`DatabaseUnreachable` unless the database answers within seconds."""
+    try:
+        await asyncio.wait_for(database.ping(), DATABASE_CHECK_TIMEOUT)
+    except Exception as exc:
+        if isinstance(exc, TimeoutError) or is_database_unavailable(exc):
+            raise DatabaseUnreachable(
+                f"the database {_describe_database(database)} is unreachable: {_reason(exc)}"
+            ) from None
+        raise
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {DATABASE_CHECK_TIMEOUT:g}s"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+async def while_database_answers(database: Database, work: Awaitable[T]) -> T:
+    """Run ``work``, but give up on it once the database stops answering.
+
+    Sweeps retry a lost database on their own, region after region, which without
+    this watch kept a pass going for minutes and filled the terminal with errors. The
+    database is checked every few seconds; after a few failed checks in a row the
+    work is cancelled and :class:`DatabaseUnreachable` names the cause.
+    """
+    task = asyncio.ensure_future(work)
+    failures = 0
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DATABASE_CHECK_SECONDS)
+            if done:
+                return task.result()
+            try:
+                await require_database(database)
+                failures = 0
+            except DatabaseUnreachable as exc:
+                failures += 1
+                log.warning("database_check_failed", failures=failures, error=str(exc))
+                if failures >= DATABASE_CHECKS_FAILED:
+                    raise
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 @dataclass
@@ -64,6 +131,7 @@ async def run_once(
         stack.push_async_callback(cache.close)
         http = build_esi_client(settings)
         stack.push_async_callback(http.aclose)
+        await require_database(database)
         ingestor = Ingestor.build(
             database=database, cache=cache, http=http, settings=settings, metrics=metrics
         )
@@ -89,7 +157,9 @@ async def run_once(
                 def done(result: SweepResult) -> None:
                     bar.advance(regions_task)
 
-                results = await ingestor.sweep_many(region_ids, progress, done, wait=True)
+                results = await while_database_answers(
+                    database, ingestor.sweep_many(region_ids, progress, done, wait=True)
+                )
         else:
             total = len(region_ids)
             finished = 0
@@ -105,7 +175,9 @@ async def run_once(
                     outcome=result.outcome,
                 )
 
-            results = await ingestor.sweep_many(region_ids, on_result=report, wait=True)
+            results = await while_database_answers(
+                database, ingestor.sweep_many(region_ids, on_result=report, wait=True)
+            )
         return PassSummary(
             results,
             time.monotonic() - started,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -113,9 +114,25 @@ class Ingestor:
         name = f"ingest:region:{region_id}"
         ttl = self.settings.ingest_lock_seconds
         lock = await self.cache.acquire_lock(name, ttl)
-        while lock is None and wait:
-            await asyncio.sleep(1.0)
-            lock = await self.cache.acquire_lock(name, ttl)
+        if lock is None and wait:
+            # Say why nothing happens: another run holds the region, or a killed one
+            # left its lock behind, which expires by itself within ingest_lock_seconds.
+            log.warning(
+                "sweep_waiting_for_lock",
+                region_id=region_id,
+                lock=name,
+                expires_within_seconds=ttl,
+                hint="another ingest holds this region, or a killed run left its lock",
+            )
+            waited = time.monotonic()
+            while lock is None:
+                await asyncio.sleep(1.0)
+                lock = await self.cache.acquire_lock(name, ttl)
+            log.warning(
+                "sweep_lock_acquired",
+                region_id=region_id,
+                waited_seconds=round(time.monotonic() - waited, 1),
+            )
         if lock is None:
             log.info("sweep_skipped_locked", region_id=region_id)
             return SweepResult(region_id, outcome="locked")

@@ -1,0 +1,64 @@
+"""The last good answer of a view, kept to serve while the database is unreachable.
+
+Browse entries are trusted only briefly (they are stamped with the ingestion
+generation and expire within a minute), so during a database outage they would
+vanish. Whenever one is written, a copy is also kept here for a day (:func:`keep`);
+the request notes which entry it looked up first (:func:`note_lookup`), and when the
+database fails the middleware answers with that copy (:func:`recall`), marked stale
+(``Warning: 110``, ``Age``, and a banner on pages).
+
+The copies live in a fixed number of slots (the view's key hashed), not one key per
+view: however many distinct views clients ask for, the copies take at most
+``STALE_SLOTS`` entries. Popular views are written again at every miss, so they are
+the ones found in their slot when the database goes away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Protocol
+
+from hangar_bay.core.request_state import current_request
+
+STALE_PREFIX = "stale:v1:"
+# How long a last good answer is kept: a day covers an outage that waits for a person.
+STALE_TTL = 86_400.0
+STALE_SLOTS = 1024
+
+
+class _KeyValue(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
+
+
+def note_lookup(key: str) -> None:
+    """Record ``key`` as the view the current request answers (the first lookup wins)."""
+    request = current_request.get()
+    if request is not None and request.cache_key is None:
+        request.cache_key = key
+
+
+def _slot(key: str) -> str:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return f"{STALE_PREFIX}{int.from_bytes(digest) % STALE_SLOTS}"
+
+
+async def keep(cache: _KeyValue, key: str, etag: str, body: bytes) -> None:
+    """Keep ``body`` (with its ETag) as the last good answer for ``key``."""
+    head = f"{int(time.time())}\n{key}\n{etag}\n".encode()
+    await cache.set(_slot(key), head + body, STALE_TTL)
+
+
+async def recall(cache: _KeyValue, key: str) -> tuple[str, bytes, int] | None:
+    """The last good (ETag, body, age in seconds) for ``key``, if its slot holds it."""
+    raw = await cache.get(_slot(key))
+    if raw is None:
+        return None
+    parts = raw.split(b"\n", 3)
+    if len(parts) != 4 or not parts[0].isdigit() or parts[1] != key.encode():
+        return None  # empty, foreign, or another view's copy in the same slot
+    stamp, _, etag, body = parts
+    age = max(0, int(time.time()) - int(stamp))
+    return etag.decode("ascii", "replace"), body, age

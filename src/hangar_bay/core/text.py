@@ -1,0 +1,77 @@
+"""Untrusted text: refuse control characters before they reach a query or a template.
+
+PostgreSQL refuses a NUL byte in text (the driver raises, which used to surface as a
+500), and no other C0 control character or DEL belongs in a search box or a form field.
+Two reusable pieces:
+
+* :data:`SafeText` / :data:`SafeMultilineText`: pydantic string types for schemas and
+  forms; a bad value is a validation error naming the field, and OpenAPI documents the
+  rule as a ``pattern`` so generated clients (and schemathesis) know it.
+* :func:`control_character_fields`: the query-string guard the middleware runs on
+  every request, so a parameter nobody declared with these types is covered too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from pydantic import AfterValidator, Field
+
+# C0 controls and DEL. Single-line text refuses them all; multi-line text allows tab,
+# line feed and carriage return.
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f]")
+_MULTILINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "must not contain control characters (such as NUL)"
+
+# A percent-escape of a C0 control or DEL, or such a byte sent raw.
+_ESCAPED_CONTROL = re.compile(rb"%(?:[01][0-9a-fA-F]|7[fF])|[\x00-\x1f\x7f]")
+
+
+def _single_line(value: str) -> str:
+    if _SINGLE_LINE_BAD.search(value):
+        raise ValueError(CONTROL_MESSAGE)
+    return value
+
+
+def _multiline(value: str) -> str:
+    if _MULTILINE_BAD.search(value):
+        raise ValueError(CONTROL_MESSAGE)
+    return value
+
+
+SafeText = Annotated[
+    str, AfterValidator(_single_line), Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})
+]
+"""A one-line text value (search words, names): no control characters at all."""
+
+SafeMultilineText = Annotated[
+    str, AfterValidator(_multiline), Field(json_schema_extra={"pattern": MULTILINE_PATTERN})
+]
+"""Free text from a textarea (notes): tab and line breaks allowed, other controls not."""
+
+
+def has_control_characters(value: str) -> bool:
+    return _SINGLE_LINE_BAD.search(value) is not None
+
+
+def control_character_fields(query_string: bytes) -> list[str]:
+    """Names of query parameters whose name or value holds a control character.
+
+    Cheap when there is none (one regular-expression scan of the raw bytes), which is
+    every ordinary request. A parameter whose *name* is bad is reported by its printable
+    form, so the answer never echoes the control character back.
+    """
+    if not _ESCAPED_CONTROL.search(query_string):
+        return []
+    names: list[str] = []
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+    for name, value in pairs:
+        if _SINGLE_LINE_BAD.search(value) or _SINGLE_LINE_BAD.search(name):
+            printable = _SINGLE_LINE_BAD.sub("?", name)[:64]
+            if printable not in names:
+                names.append(printable)
+    return names

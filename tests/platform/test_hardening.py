@@ -1,0 +1,313 @@
+"""Issue #14's faults, each as a test: bad bytes, error formats, the database going away,
+HEAD, overlong URLs, and the OpenAPI document agreeing with behaviour.
+
+Every test runs on both backends: the cache (memory or Redis) and the database
+(SQLite or PostgreSQL) come from the environment; "the database is down" is a
+PostgreSQL URL nothing listens on, which fails the same way on either run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from hangar_bay.app import create_app
+from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.contracts.service import GENERATION_KEY
+from hangar_bay.core.cache import MemoryCache, ResilientCache
+from hangar_bay.core.database import Database
+from hangar_bay.settings import Settings
+from tests.contracts.factories import RIFTER, Item, add, build_contract, seed_universe
+
+DEAD_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+async def _client(
+    settings: Settings, database: Database, cache: ResilientCache
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database=database, cache=cache)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+@pytest.fixture
+async def dead_client(
+    settings: Settings, cache: ResilientCache
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its database unreachable (and a working cache)."""
+    dead = Database.from_url(DEAD_POSTGRES)
+    try:
+        async for http in _client(settings, dead, cache):
+            yield http
+    finally:
+        await dead.dispose()
+
+
+@pytest.fixture
+async def seeded(database: Database) -> Database:
+    await seed_universe(database)
+    await add(database, build_contract(title="A Rifter", items=[Item(RIFTER)], price=5e6))
+    return database
+
+
+# --- fault 1: NUL and control characters ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["%00", "a%00b", "%01", "rifter%1F", "%7F", "a%0Ab"])
+async def test_control_characters_in_the_api_are_a_422_naming_the_parameter(
+    client: httpx.AsyncClient, seeded: Database, value: str
+) -> None:
+    response = await client.get(f"/api/v1/contracts?q={value}")
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert body["detail"][0]["loc"] == ["query", "q"]
+    assert "control characters" in body["detail"][0]["msg"]
+
+
+async def test_control_characters_anywhere_in_the_query_are_refused(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    # Parameters no schema declares are guarded too, and a bad name is not echoed back.
+    response = await client.get("/api/v1/contracts?sort=price&note=x%00y&b%00d=1")
+    assert response.status_code == 422
+    names = [item["loc"][1] for item in response.json()["detail"]]
+    assert names == ["note", "b?d"]
+
+
+async def test_control_characters_on_a_page_are_a_friendly_html_page(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    response = await client.get("/?q=%00")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "q: Value must not contain control characters" in response.text
+    assert "\x00" not in response.text
+
+
+async def test_safe_text_types_refuse_controls_in_models() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from hangar_bay.core.text import SafeMultilineText, SafeText
+
+    class Form(BaseModel):
+        name: SafeText
+        note: SafeMultilineText
+
+    assert Form(name="Drake", note="line one\nline two\tend").note.endswith("end")
+    with pytest.raises(ValidationError) as caught:
+        Form(name="Dra\x00ke", note="x\x07")
+    assert {err["loc"][0] for err in caught.value.errors()} == {"name", "note"}
+    # And the schema says so, for generated clients and schemathesis.
+    assert "pattern" in Form.model_json_schema()["properties"]["name"]
+
+
+async def test_unicode_text_still_searches(client: httpx.AsyncClient, seeded: Database) -> None:
+    response = await client.get("/api/v1/contracts", params={"q": "Ræven ☃ ünïcode"})
+    assert response.status_code == 200
+
+
+# --- fault 3: HTML errors for pages, JSON for the API ---------------------------------------
+
+
+async def test_unknown_path_from_a_browser_is_an_html_404(client: httpx.AsyncClient) -> None:
+    page = await client.get("/no/such/page", headers=BROWSER)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text
+    program = await client.get("/no/such/page")
+    assert program.status_code == 404
+    assert program.json()["error"] == "not_found"
+
+
+async def test_api_errors_stay_json_even_for_a_browser(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/no-such-thing", headers=BROWSER)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    invalid = await client.get("/api/v1/contracts?size=0", headers=BROWSER)
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["loc"] == ["query", "size"]
+
+
+# --- fault 4: the database down ---------------------------------------------------------
+
+
+async def test_database_down_is_a_503_with_retry_after_in_the_error_format(
+    dead_client: httpx.AsyncClient,
+) -> None:
+    response = await dead_client.get("/api/v1/contracts")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["error"] == "database_unavailable"
+    detail = await dead_client.get("/api/v1/contracts/190000001")
+    assert detail.status_code == 503
+
+
+async def test_database_down_on_a_page_is_a_friendly_503(dead_client: httpx.AsyncClient) -> None:
+    response = await dead_client.get("/")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["retry-after"] == "5"
+    assert "briefly unavailable" in response.text
+    contract = await dead_client.get("/contracts/190000001")
+    assert contract.status_code == 503
+    assert contract.headers["content-type"].startswith("text/html")
+
+
+async def test_last_good_answer_is_served_stale_while_the_database_is_down(
+    settings: Settings, seeded: Database, cache: ResilientCache
+) -> None:
+    async for http in _client(settings, seeded, cache):
+        fresh_api = await http.get("/api/v1/contracts?sort=price")
+        fresh_page = await http.get("/?sort=price")
+        assert fresh_api.status_code == fresh_page.status_code == 200
+        assert fresh_api.json()["total"] == 1
+    # A sweep finished meanwhile: every cached entry is out of date, and the database
+    # goes away before anyone asks again.
+    await cache.incr(GENERATION_KEY)
+    dead = Database.from_url(DEAD_POSTGRES)
+    try:
+        async for http in _client(settings, dead, cache):
+            api = await http.get("/api/v1/contracts?sort=price")
+            assert api.status_code == 200
+            assert api.json() == fresh_api.json()
+            assert api.headers["warning"] == '110 - "Response is Stale"'
+            assert int(api.headers["age"]) >= 0
+            page = await http.get("/?sort=price")
+            assert page.status_code == 200
+            assert "A Rifter" in page.text
+            assert "database is briefly unreachable" in page.text
+            assert page.headers["warning"].startswith("110")
+            # A view nobody asked for before has nothing to fall back on.
+            other = await http.get("/api/v1/contracts?sort=-price")
+            assert other.status_code == 503
+    finally:
+        await dead.dispose()
+
+
+async def test_database_unavailable_is_counted(
+    dead_client: httpx.AsyncClient,
+) -> None:
+    await dead_client.get("/api/v1/contracts")
+    metrics = (await dead_client.get("/metrics")).text
+    assert 'hangar_database_unavailable_total{outcome="503"} 1.0' in metrics
+
+
+# --- fault 8: HEAD and overlong URLs ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/contracts", "/health", "/api/v1/taxonomy"])
+async def test_head_is_a_bodiless_200(
+    client: httpx.AsyncClient, seeded: Database, path: str
+) -> None:
+    get = await client.get(path)
+    head = await client.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("etag") == get.headers.get("etag")
+
+
+async def test_an_overlong_url_is_a_414_in_the_error_format(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/contracts", params={"q": "a" * 20_000})
+    assert response.status_code == 414
+    assert response.json()["error"] == "uri_too_long"
+    page = await client.get("/", params={"q": "a" * 20_000})
+    assert page.status_code == 414
+    assert page.headers["content-type"].startswith("text/html")
+
+
+async def test_the_server_answers_a_url_its_parser_refuses_with_414(
+    settings: Settings, database: Database, cache: ResilientCache
+) -> None:
+    # 100 KB is past the HTTP parser's own limit: the app never sees the request.
+    import uvicorn
+
+    from hangar_bay.core.server import protocol_for
+
+    app = create_app(settings, database=database, cache=cache)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, http=protocol_for(8192), log_config=None, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /?q=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 414")
+        assert b"content-type: application/json" in head
+        assert b'"uri_too_long"' in body
+    finally:
+        server.should_exit = True
+        await serving
+
+
+# --- fault 9: schema and behaviour agree ------------------------------------------------
+
+
+async def test_ranges_the_wrong_way_round_are_empty_not_invalid(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    for query in ("min_price=10&max_price=5", "min_runs=10&max_runs=2"):
+        response = await client.get(f"/api/v1/contracts?{query}&ships_only=false")
+        assert response.status_code == 200, response.text
+        assert response.json()["total"] == 0
+
+
+async def test_empty_api_parameters_mean_any_and_the_schema_says_so(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    response = await client.get("/api/v1/contracts?sort=&min_price=&ships_only=&type_id=")
+    assert response.status_code == 200
+    document = (await client.get("/openapi.json")).json()
+    parameters = document["paths"]["/api/v1/contracts"]["get"]["parameters"]
+    sort = next(p for p in parameters if p["name"] == "sort")["schema"]
+    assert {"type": "string", "pattern": "^ *$"} in sort["anyOf"]
+
+
+async def test_empty_form_fields_on_the_page_still_mean_any(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    # A GET form submits every field; the page keeps reading an empty one as "any".
+    response = await client.get("/?q=&sort=&min_price=&security=")
+    assert response.status_code == 200
+
+
+async def test_openapi_documents_the_text_rule(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    parameters = document["paths"]["/api/v1/contracts"]["get"]["parameters"]
+    q = next(p for p in parameters if p["name"] == "q")
+    assert "pattern" in str(q["schema"])
+
+
+def test_filters_accept_ranges_either_way() -> None:
+    f = ContractFilters(min_price=10, max_price=5)
+    assert (f.min_price, f.max_price) == (10, 5)
+
+
+async def test_last_good_copies_take_a_bounded_number_of_slots(cache: ResilientCache) -> None:
+    from hangar_bay.core import stale
+
+    for n in range(stale.STALE_SLOTS * 3):
+        await stale.keep(cache, f"browse:list:v3:{n}", '"e"', b"{}")
+    # Each view finds its own copy or nothing, never another view's.
+    found = [await stale.recall(cache, f"browse:list:v3:{n}") for n in range(200)]
+    assert all(item is None or item[1] == b"{}" for item in found)
+    assert await stale.recall(cache, f"browse:list:v3:{stale.STALE_SLOTS * 3 - 1}") is not None
+    if isinstance(cache.backend, MemoryCache):
+        slots = [k for k in cache.backend._data if k.startswith(stale.STALE_PREFIX)]
+        assert len(slots) <= stale.STALE_SLOTS
