@@ -22,7 +22,7 @@ from hangar_bay.accounts.deps import Auth, get_auth
 from hangar_bay.accounts.sessions import SESSION_COOKIE
 from hangar_bay.contracts.http import etag_for, etag_response
 from hangar_bay.contracts.schemas import ContractFilters
-from hangar_bay.core.state import get_database
+from hangar_bay.core.state import get_state
 from hangar_bay.models import ItemType
 
 ACCOUNT_SLOT = "account"
@@ -84,7 +84,7 @@ async def page_auth(request: Request, session: AsyncSession | None = None) -> Au
         return None
     if session is not None:
         return await get_auth(request, session)
-    async with get_database(request).session() as own:
+    async with get_state(request)["database"].session() as own:
         return await get_auth(request, own)
 
 
@@ -104,7 +104,7 @@ async def browse_response(
     single_type = None
     if auth is not None and len(filters.type_id) == 1:
         type_id = filters.type_id[0]
-        async with get_database(request).session() as session:
+        async with get_state(request)["database"].session() as session:
             name = await session.scalar(select(ItemType.name).where(ItemType.type_id == type_id))
         single_type = (type_id, name or f"Type {type_id}")
     body, etag = personalise(
