@@ -1,0 +1,378 @@
+"""The matcher: contracts new since its last run against watch entries and saved searches.
+
+A contract becomes matchable once it is live and its items are settled
+(``items_status`` no longer ``pending``), which may be a later sweep pass than the one
+that listed it. ``contracts.alerts_matched_at`` is the persistent "processed" marker:
+the matcher reads the few unmarked contracts (a partial index holds only those), matches
+the matchable ones, writes their notifications and Discord outbox rows and marks the
+whole batch, all in one transaction. The unique constraint on notifications (user,
+contract, kind, source) makes a rerun, a crash before the commit, or two matchers
+racing add nothing twice.
+
+Cost: one statement for every watch entry (a join on the new contracts' item types),
+and the saved searches grouped by distinct filter, a few hundred filters per statement,
+each restricted to the batch: it grows with the new contracts and the distinct filters,
+not with users times all contracts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, and_, literal, or_, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hangar_bay.alerts.metrics import alert_metrics
+from hangar_bay.contracts.query import filter_conditions
+from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.core.database import Database
+from hangar_bay.core.logging import get_logger
+from hangar_bay.core.metrics import Metrics
+from hangar_bay.models import (
+    AlertOutbox,
+    AlertSettings,
+    Contract,
+    ContractItem,
+    ItemType,
+    Notification,
+    SavedSearch,
+    WatchEntry,
+    as_utc,
+    utcnow,
+)
+
+log = get_logger(__name__)
+
+# Contracts per transaction.
+BATCH = 2000
+# Saved-search filters per statement (SQLite allows 500 terms in a compound SELECT).
+FILTERS_PER_STATEMENT = 200
+# Parameters the browse parameters of a saved search carry that change no match.
+_NOT_MATCHED = frozenset({"sort", "page", "size"})
+
+
+@dataclass
+class MatchResult:
+    """What one run did: contracts marked, of them matchable, and what it wrote."""
+
+    contracts: int = 0
+    matchable: int = 0
+    notifications: int = 0
+    outbox: int = 0
+    filters: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def parse_search(query: str) -> ContractFilters:
+    """A saved search's browse query string as filters; raises ``ValidationError``."""
+    return ContractFilters.from_multi(parse_qsl(query, keep_blank_values=False))
+
+
+def filter_key(f: ContractFilters) -> str:
+    """Equal for saved searches that match exactly the same contracts."""
+    return f.model_dump_json(exclude=set(_NOT_MATCHED))
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _batch_condition(low: int, high: int) -> ColumnElement[bool]:
+    """The batch's contracts: unmarked and settled, between its lowest and highest id.
+
+    A range and the unmarked test instead of a list of ids: a few parameters per filter
+    statement, and the partial index ``ix_contracts_alerts_unmatched`` finds the rows.
+    A contract written meanwhile by a sweep may fall in it too; it is matched now and
+    again (to no effect) when its own batch comes.
+    """
+    return and_(
+        Contract.alerts_matched_at.is_(None),
+        Contract.contract_id.between(low, high),
+        Contract.items_status != "pending",
+    )
+
+
+async def _watch_pairs(
+    session: AsyncSession, batch: ColumnElement[bool], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """(user, contract, entry) for every watch entry a new contract matches."""
+    rows = await session.execute(
+        select(
+            WatchEntry.user_id,
+            Contract.contract_id,
+            WatchEntry.id,
+            ItemType.name,
+            WatchEntry.type_id,
+        )
+        .distinct()
+        .select_from(ContractItem)
+        .join(Contract, Contract.contract_id == ContractItem.contract_id)
+        .join(WatchEntry, WatchEntry.type_id == ContractItem.type_id)
+        .outerjoin(ItemType, ItemType.type_id == WatchEntry.type_id)
+        .where(
+            batch,
+            Contract.ended_at.is_(None),
+            Contract.date_expired > now,
+            ContractItem.is_included.is_(True),
+            or_(WatchEntry.max_price.is_(None), Contract.price <= WatchEntry.max_price),
+            or_(WatchEntry.region_id.is_(None), Contract.region_id == WatchEntry.region_id),
+            # A contract already live when the entry was made is in its matches, not news.
+            Contract.first_seen_at >= WatchEntry.created_at,
+        )
+    )
+    return [
+        {
+            "user_id": user_id,
+            "contract_id": contract_id,
+            "kind": "watch",
+            "source_id": entry_id,
+            "source_name": (type_name or f"Type {type_id}")[:80],
+        }
+        for user_id, contract_id, entry_id, type_name, type_id in rows
+    ]
+
+
+async def _alerting_searches(
+    session: AsyncSession,
+) -> dict[str, tuple[ContractFilters, list[tuple[int, int, str, dt.datetime]]]]:
+    """Saved searches with alerts on, grouped by distinct filter."""
+    rows = await session.execute(
+        select(
+            SavedSearch.id,
+            SavedSearch.user_id,
+            SavedSearch.name,
+            SavedSearch.query,
+            SavedSearch.created_at,
+        ).where(SavedSearch.alerts.is_(True))
+    )
+    groups: dict[str, tuple[ContractFilters, list[tuple[int, int, str, dt.datetime]]]] = {}
+    parsed: dict[str, ContractFilters | None] = {}
+    for search_id, user_id, name, query, created_at in rows:
+        if query not in parsed:
+            try:
+                parsed[query] = parse_search(query)
+            except ValidationError:
+                # Saved before a parameter changed meaning; it cannot match anything now.
+                log.warning("saved_search_unparsable", search_id=search_id)
+                parsed[query] = None
+        f = parsed[query]
+        if f is None:
+            continue
+        key = filter_key(f)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (f, [])
+        group[1].append((search_id, user_id, name, as_utc(created_at)))
+    return groups
+
+
+async def _search_pairs(
+    session: AsyncSession,
+    batch: ColumnElement[bool],
+    now: dt.datetime,
+    first_seen: dict[int, dt.datetime],
+) -> tuple[list[dict[str, Any]], int]:
+    groups = await _alerting_searches(session)
+    if not groups or not first_seen:
+        return [], len(groups)
+    keys = list(groups)
+    matched: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(keys), FILTERS_PER_STATEMENT):
+        parts = []
+        for index in range(start, min(start + FILTERS_PER_STATEMENT, len(keys))):
+            f = groups[keys[index]][0]
+            # The browse page's own conditions (live, every filter), restricted to the batch.
+            conds = [batch, *filter_conditions(f, now)]
+            if f.contract_type:
+                conds.append(Contract.type.in_(f.contract_type))
+            parts.append(select(literal(index).label("k"), Contract.contract_id).where(*conds))
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        for index, contract_id in await session.execute(stmt):
+            matched[int(index)].append(int(contract_id))
+    pairs: list[dict[str, Any]] = []
+    for index, contract_ids in matched.items():
+        for search_id, user_id, name, created_at in groups[keys[index]][1]:
+            for contract_id in contract_ids:
+                seen = first_seen.get(contract_id)
+                if seen is None or seen < created_at:
+                    continue
+                pairs.append(
+                    {
+                        "user_id": user_id,
+                        "contract_id": contract_id,
+                        "kind": "search",
+                        "source_id": search_id,
+                        "source_name": name[:80],
+                    }
+                )
+    return pairs, len(groups)
+
+
+async def _write(
+    session: AsyncSession, pairs: Sequence[dict[str, Any]], now: dt.datetime
+) -> tuple[list[tuple[int, int, str]], int]:
+    """Insert notifications (existing ones are left alone) and outbox rows for the new
+    ones whose user has Discord on. Returns the new (id, user, kind) and the outbox count."""
+    if not pairs:
+        return [], 0
+    rows = [{**pair, "created_at": now} for pair in pairs]
+    stmt = (
+        _insert(session, Notification.__table__)
+        .on_conflict_do_nothing(index_elements=["user_id", "contract_id", "kind", "source_id"])
+        .returning(Notification.id, Notification.user_id, Notification.kind)
+    )
+    created: list[tuple[int, int, str]] = []
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(stmt, rows[start : start + 1000])
+        created.extend((int(i), int(u), str(k)) for i, u, k in result)
+    if not created:
+        return [], 0
+    users = {user_id for _, user_id, _ in created}
+    discord: set[int] = set()
+    user_list = sorted(users)
+    for start in range(0, len(user_list), 1000):
+        discord.update(
+            await session.scalars(
+                select(AlertSettings.user_id).where(
+                    AlertSettings.user_id.in_(user_list[start : start + 1000]),
+                    AlertSettings.discord_enabled.is_(True),
+                )
+            )
+        )
+    outbox = [
+        {
+            "notification_id": nid,
+            "user_id": uid,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for nid, uid, _ in created
+        if uid in discord
+    ]
+    for start in range(0, len(outbox), 1000):
+        await session.execute(
+            _insert(session, AlertOutbox.__table__).on_conflict_do_nothing(
+                index_elements=["notification_id"]
+            ),
+            outbox[start : start + 1000],
+        )
+    return created, len(outbox)
+
+
+async def match_batch(
+    session: AsyncSession, now: dt.datetime, *, batch_size: int = BATCH
+) -> MatchResult | None:
+    """Match and mark one batch of unmarked contracts in ``session``; ``None`` when none
+    is left. The caller commits."""
+    # Contracts still waiting for their items are left for a later run (they stay in
+    # the partial index, which holds only unmarked rows); ended or expired ones are
+    # marked without matching.
+    done = (
+        await session.execute(
+            select(
+                Contract.contract_id,
+                Contract.ended_at,
+                Contract.date_expired,
+                Contract.items_status,
+                Contract.first_seen_at,
+            )
+            .where(
+                Contract.alerts_matched_at.is_(None),
+                or_(
+                    Contract.items_status != "pending",
+                    Contract.ended_at.is_not(None),
+                    Contract.date_expired <= now,
+                ),
+            )
+            .order_by(Contract.contract_id)
+            .limit(batch_size)
+        )
+    ).all()
+    if not done:
+        return None
+    first_seen = {
+        row.contract_id: as_utc(row.first_seen_at)
+        for row in done
+        if row.items_status != "pending" and row.ended_at is None and as_utc(row.date_expired) > now
+    }
+    result = MatchResult(contracts=len(done), matchable=len(first_seen))
+    if first_seen:
+        low, high = min(first_seen), max(first_seen)
+        batch = _batch_condition(low, high)
+        pairs = await _watch_pairs(session, batch, now)
+        search_pairs, result.filters = await _search_pairs(session, batch, now, first_seen)
+        # A contract marked meanwhile by a racing matcher is outside this run's batch.
+        pairs = [p for p in pairs if p["contract_id"] in first_seen]
+        pairs.extend(search_pairs)
+        created, result.outbox = await _write(session, pairs, now)
+        result.notifications = len(created)
+        for _, _, kind in created:
+            result.by_kind[kind] = result.by_kind.get(kind, 0) + 1
+    ids = [row.contract_id for row in done]
+    for start in range(0, len(ids), 1000):
+        await session.execute(
+            update(Contract)
+            .where(
+                Contract.contract_id.in_(ids[start : start + 1000]),
+                Contract.alerts_matched_at.is_(None),
+            )
+            .values(alerts_matched_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return result
+
+
+async def match_new_contracts(
+    database: Database,
+    *,
+    metrics: Metrics | None = None,
+    now: dt.datetime | None = None,
+    batch_size: int = BATCH,
+) -> MatchResult:
+    """Match every contract that became matchable since the last run; one transaction per
+    batch. Safe to run anywhere, any number of times, concurrently."""
+    started = time.perf_counter()
+    total = MatchResult()
+    while True:
+        at = now or utcnow()
+        async with database.session() as session:
+            result = await match_batch(session, at, batch_size=batch_size)
+        if result is None:
+            break
+        total.contracts += result.contracts
+        total.matchable += result.matchable
+        total.notifications += result.notifications
+        total.outbox += result.outbox
+        total.filters = max(total.filters, result.filters)
+        for kind, count in result.by_kind.items():
+            total.by_kind[kind] = total.by_kind.get(kind, 0) + count
+        if result.contracts < batch_size:
+            break
+    m = alert_metrics(metrics)
+    if m is not None:
+        m.matcher_duration.observe(time.perf_counter() - started)
+        for kind, count in total.by_kind.items():
+            m.notifications.labels(kind).inc(count)
+    if total.contracts:
+        log.info(
+            "alerts_matched",
+            contracts=total.contracts,
+            matchable=total.matchable,
+            notifications=total.notifications,
+            outbox=total.outbox,
+            filters=total.filters,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+    return total
