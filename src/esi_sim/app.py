@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from esi_sim.config import Character, FaultConfig, SimConfig, TokenMode
+from esi_sim.config import Character, FaultConfig, SimConfig, TokenFault, TokenMode
 from esi_sim.esi import EsiApp
 from esi_sim.sim import Simulator
 from esi_sim.sso import SsoState, build_router
@@ -42,6 +42,9 @@ class SsoSwitches(BaseModel):
     token_mode: TokenMode | None = None
     character: Character | None = None
     signing_alg: str | None = None
+    # "ok" clears a token endpoint fault.
+    token_fault: TokenFault | Literal["ok"] | None = None
+    token_slow_seconds: float | None = Field(default=None, ge=0, le=60)
 
 
 def _admin_router(sim: Simulator) -> APIRouter:
@@ -107,6 +110,8 @@ def _admin_router(sim: Simulator) -> APIRouter:
         changes = body.model_dump(exclude_none=True)
         if "character" in changes:
             changes["character"] = body.character
+        if changes.get("token_fault") == "ok":
+            changes["token_fault"] = None
         if changes.get("signing_alg") not in (None, "RS256", "ES256"):
             raise HTTPException(422, "signing_alg must be RS256 or ES256")
         sim.sso.update(**changes)
@@ -142,6 +147,8 @@ def _sso_state(sim: Simulator) -> dict[str, Any]:
         "deny": cfg.deny,
         "token_mode": cfg.token_mode,
         "signing_alg": cfg.signing_alg,
+        "token_fault": cfg.token_fault,
+        "token_slow_seconds": cfg.token_slow_seconds,
         "character": cfg.character.model_dump(),
         "client_id": cfg.client_id,
         "public_client_id": cfg.public_client_id,

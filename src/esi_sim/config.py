@@ -13,7 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Scale = Literal["tiny", "forge", "universe"]
 ClockMode = Literal["real", "manual"]
-TokenMode = Literal["valid", "expired", "bad_signature", "wrong_audience", "wrong_issuer"]
+TokenMode = Literal[
+    "valid",
+    "expired",
+    "bad_signature",
+    "wrong_audience",
+    "wrong_issuer",
+    # Attacks a client must refuse: a token MACed with HS256 (with the client secret), an
+    # unsigned one, one signed by a key the JWKS does not hold, a subject that is no
+    # character.
+    "hs256",
+    "none",
+    "unknown_kid",
+    "bad_sub",
+]
+# The token endpoint failing: an HTTP status, a body that is not JSON, or an answer
+# slower than `token_slow_seconds` (to trip client timeouts).
+TokenFault = Literal["400", "401", "500", "503", "malformed", "slow"]
 DownMode = Literal["503", "502", "connection"]
 
 # A fixed default start keeps runs reproducible: the universe depends on the clock.
@@ -140,6 +156,8 @@ class SsoConfig(BaseModel):
     character: Character = Field(default_factory=Character)
     deny: bool = False
     token_mode: TokenMode = "valid"  # noqa: S105
+    token_fault: TokenFault | None = None
+    token_slow_seconds: float = Field(default=3.0, ge=0, le=60)
     # EVE's tokens carry this issuer; keeping it lets the app validate sim tokens unchanged.
     issuer: str = "https://login.eveonline.com"
     signing_alg: Literal["RS256", "ES256"] = "RS256"

@@ -6,12 +6,14 @@ against its own clock, so a token stamped with simulated time would look expired
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -124,10 +126,13 @@ class SsoState:
         if mode == "wrong_audience":
             audience = ["some-other-client", "EVE Online"]
         issuer = "https://login.evil.example" if mode == "wrong_issuer" else cfg.issuer
+        subject = f"CHARACTER:EVE:{grant.character.character_id}"
+        if mode == "bad_sub":
+            subject = f"CORPORATION:EVE:{grant.character.character_id}"
         claims: dict[str, Any] = {
             "jti": str(uuid.uuid4()),
             "kid": RSA_KID if cfg.signing_alg == "RS256" else EC_KID,
-            "sub": f"CHARACTER:EVE:{grant.character.character_id}",
+            "sub": subject,
             "azp": grant.client_id,
             "tenant": "tranquility",
             "tier": "live",
@@ -146,6 +151,21 @@ class SsoState:
             claims["scp"] = list(grant.scopes)
         keys = self.keys()
         kid = claims["kid"]
+        if mode == "hs256":
+            # The classic confusion attack: a MAC a careless client would verify with a
+            # secret it knows.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the short test secret is the point
+                return jwt.encode(
+                    claims, cfg.client_secret, algorithm="HS256", headers={"kid": kid}
+                )
+        if mode == "none":
+            return jwt.encode(claims, "", algorithm="none", headers={"kid": kid})
+        if mode == "unknown_kid":
+            claims["kid"] = "JWT-Signature-Key-Unknown"
+            return jwt.encode(
+                claims, keys["rogue"], algorithm="RS256", headers={"kid": claims["kid"]}
+            )
         key = keys["rogue"] if mode == "bad_signature" and cfg.signing_alg == "RS256" else keys[kid]
         if mode == "bad_signature" and cfg.signing_alg == "ES256":
             key = ec.generate_private_key(ec.SECP256R1())
@@ -247,6 +267,9 @@ def build_router(state: SsoState) -> APIRouter:
     async def token(request: Request) -> Response:
         form = await request.form()
         cfg = state.config
+        fault = await _token_fault(cfg)
+        if fault is not None:
+            return fault
         fields = {k: str(v) for k, v in form.items()}
         client_id, secret = _basic(request.headers.get("authorization"))
         if client_id is None:
@@ -289,6 +312,22 @@ def build_router(state: SsoState) -> APIRouter:
         return Response(status_code=200)
 
     return router
+
+
+async def _token_fault(cfg: SsoConfig) -> Response | None:
+    fault = cfg.token_fault
+    if fault is None:
+        return None
+    if fault == "slow":
+        await asyncio.sleep(cfg.token_slow_seconds)
+        return None
+    if fault == "malformed":
+        return Response(b'{"access_token": "eyJ', media_type="application/json")
+    status = int(fault)
+    error = (
+        "invalid_grant" if status == 400 else "invalid_client" if status == 401 else "server_error"
+    )
+    return _oauth_error(status, error, "A fault the simulator was asked for.")
 
 
 def _basic(header: str | None) -> tuple[str | None, str | None]:

@@ -17,6 +17,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hangar_bay import __version__
+from hangar_bay.accounts.auth import router as auth_router
+from hangar_bay.accounts.router import router as accounts_router
 from hangar_bay.contracts.router import router as contracts_router
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
@@ -115,6 +117,8 @@ def create_app(
     app.include_router(ops_router)
     app.include_router(ingest_router)
     app.include_router(contracts_router)
+    app.include_router(auth_router)
+    app.include_router(accounts_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -120,6 +120,26 @@ class WatchEntry(TimestampMixin, Base):
     __table_args__ = (Index("ix_watch_entries_type_id", "type_id"),)
 
 
+class UserSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of the table logs nobody in. Idle sessions expire (``last_seen_at``)."""
+
+    __tablename__ = "user_sessions"
+
+    # Hex SHA-256 of the cookie's token.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow
+    )
+    last_seen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow, index=True
+    )
+
+
 # --- alerts (F007) -----------------------------------------------------------------------
 
 

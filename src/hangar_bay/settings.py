@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     sso_client_id: str = ""
     sso_client_secret: SecretStr = SecretStr("")
     sso_callback_url: str = "http://127.0.0.1:8000/auth/callback"
+    # Seconds for the SSO metadata/token calls; a slower SSO gets a friendly 502.
+    sso_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # A session unused for this long ends (server-side).
+    session_idle_days: float = Field(default=30.0, gt=0, le=3650)
+    # None: Secure cookies in production only (a laptop serves plain http).
+    session_cookie_secure: bool | None = None
 
     # Absolute links in feeds and alerts (no trailing slash needed).
     public_url: str = "http://127.0.0.1:8000"
@@ -188,6 +194,12 @@ class Settings(BaseSettings):
     def json_logs(self) -> bool:
         if self.log_json is not None:
             return self.log_json
+        return self.environment is Environment.PRODUCTION
+
+    @cached_property
+    def secure_cookies(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
         return self.environment is Environment.PRODUCTION
 
     @cached_property

@@ -1,7 +1,7 @@
 """alerts notifications outbox settings
 
 Revision ID: alerts01
-Revises: accounts01
+Revises: accounts02
 Create Date: 2026-11-29 21:47:18.718922
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "alerts01"
-down_revision: str | None = "accounts01"
+down_revision: str | None = "accounts02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
