@@ -19,6 +19,9 @@ from fastapi.staticfiles import StaticFiles
 from hangar_bay import __version__
 from hangar_bay.accounts.auth import router as auth_router
 from hangar_bay.accounts.router import router as accounts_router
+from hangar_bay.alerts.feeds import router as feeds_router
+from hangar_bay.alerts.router import pages as alerts_pages
+from hangar_bay.alerts.router import router as alerts_router
 from hangar_bay.contracts.router import router as contracts_router
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
@@ -119,6 +122,9 @@ def create_app(
     app.include_router(contracts_router)
     app.include_router(auth_router)
     app.include_router(accounts_router)
+    app.include_router(alerts_router)
+    app.include_router(alerts_pages)
+    app.include_router(feeds_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
