@@ -8,8 +8,9 @@ from hangar_bay.core.database import Database
 from hangar_bay.models import AlertSettings, Contract, SavedSearch, User, WatchEntry
 from tests.contracts.conftest import universe
 from tests.contracts.factories import add, build_contract
+from tests.ingest.conftest import ingest_settings, sim
 
-__all__ = ["universe"]
+__all__ = ["ingest_settings", "sim", "universe"]
 
 _characters = itertools.count(2_100_000_001)
 
