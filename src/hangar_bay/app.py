@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hangar_bay import __version__
 from hangar_bay.accounts.auth import router as auth_router
+from hangar_bay.accounts.pages import router as accounts_pages
 from hangar_bay.accounts.router import router as accounts_router
 from hangar_bay.alerts.feeds import router as feeds_router
 from hangar_bay.alerts.router import pages as alerts_pages
@@ -126,5 +127,6 @@ def create_app(
     app.include_router(alerts_pages)
     app.include_router(feeds_router)
     app.include_router(web_router)
+    app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

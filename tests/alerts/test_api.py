@@ -201,3 +201,21 @@ async def test_old_notifications_are_pruned(universe: Database) -> None:
         assert await service.prune(session, dt.timedelta(days=30)) == 1
         kinds = list(await session.scalars(select(Notification.kind)))
     assert kinds == ["search"]
+
+
+async def test_settings_form_on_me(universe: Database, client: httpx.AsyncClient) -> None:
+    db = universe
+    login = await _pilot(db, client)
+    page = await client.get("/me")
+    assert page.status_code == 200
+    assert "Discord alerts" in page.text
+    assert 'action="/notifications/settings"' in page.text
+    saved = await client.post(
+        "/notifications/settings",
+        data={"csrf_token": login.csrf_token, "back": "/me", "discord_webhook_url": WEBHOOK},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/me"
+    page = await client.get("/me")
+    assert "https://discord.com/api/webhooks/123456789/****" in page.text
+    assert "SECRETtoken" not in page.text

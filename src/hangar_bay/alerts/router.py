@@ -222,13 +222,16 @@ async def settings_form(
     if action == "test":
         row = await session.get(AlertSettings, user.id)
         if row is None or not row.discord_webhook_url:
-            return RedirectResponse(f"{back}?notice=Set+a+webhook+first", status_code=303)
+            return RedirectResponse("/notifications?notice=Set+a+webhook+first", status_code=303)
         async with discord.build_client(settings) as http:
             try:
                 outcome = await discord.send_test(http, settings, row.discord_webhook_url)
             except WebhookUrlError:
                 outcome = "not allowed"
-        return RedirectResponse(f"{back}?notice=Test+message:+{quote(outcome)}", status_code=303)
+        # The outcome is shown on /notifications (its notice line), wherever the form was.
+        return RedirectResponse(
+            f"/notifications?notice=Test+message:+{quote(outcome)}", status_code=303
+        )
     url = "" if action == "remove" else str(form.get("discord_webhook_url", "")).strip()
     webhook = None
     if url:
@@ -237,5 +240,7 @@ async def settings_form(
         except WebhookUrlError as exc:
             return error_page(request, 422, "That webhook URL cannot be used", [str(exc)], back)
     await service.set_webhook(session, user.id, webhook)
+    if back == "/me":
+        return RedirectResponse("/me", status_code=303)
     message = "Discord alerts on" if webhook else "Discord alerts off"
-    return RedirectResponse(f"{back}?notice={quote(message)}", status_code=303)
+    return RedirectResponse(f"/notifications?notice={quote(message)}", status_code=303)

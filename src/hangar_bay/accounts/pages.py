@@ -1,0 +1,236 @@
+"""The pilot's pages: ``GET /me`` and the forms behind "Save this search", "Watch this
+ship" and the ``/me`` lists. Every form works without JavaScript and carries the
+session's CSRF token (``csrf_token``); a missing or wrong one is a 403 page and changes
+nothing. Success is a 303 back to ``/me``; bad input is a 422 page naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from hangar_bay.accounts import searches, watchlist
+from hangar_bay.accounts.auth import csrf_refused
+from hangar_bay.accounts.deps import Auth, AuthDep, csrf_matches
+from hangar_bay.accounts.errors import Invalid
+from hangar_bay.accounts.fragments import page_cache_headers, personalise
+from hangar_bay.accounts.schemas import (
+    MAX_SEARCHES,
+    MAX_WATCH_ENTRIES,
+    SearchIn,
+    SearchPatch,
+    WatchIn,
+    WatchPatch,
+)
+from hangar_bay.alerts.service import get_settings as get_alert_settings
+from hangar_bay.contracts import caching, service
+from hangar_bay.contracts.schemas import MAX_ID, Taxonomy
+from hangar_bay.core.state import CacheDep, SessionDep, SettingsDep
+from hangar_bay.web.router import HTML, error_page, render_bytes, templates
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
+
+NOTICES = {
+    "search-saved": "Search saved.",
+    "search-renamed": "Search renamed.",
+    "search-alerts": "Alerts switched.",
+    "search-deleted": "Search deleted.",
+    "watch-added": "Ship type added to your watchlist.",
+    "watch-saved": "Watch entry saved.",
+    "watch-deleted": "Watch entry deleted.",
+}
+
+
+def _done(notice: str, anchor: str) -> Response:
+    return RedirectResponse(f"/me?done={notice}#{anchor}", status_code=303)
+
+
+def _login_first(request: Request) -> Response:
+    return error_page(
+        request,
+        401,
+        "Log in first",
+        ["Your session has ended. Log in with EVE Online and try again."],
+        back="/auth/login?next=/me",
+    )
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    return [
+        f"{'.'.join(str(p) for p in err['loc']) or 'form'}: {err['msg']}" for err in exc.errors()
+    ]
+
+
+def _row_id(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_ID else None
+
+
+async def _checked_form(request: Request, auth: Auth | None) -> FormData | Response:
+    """The form, or the response refusing it (no session: 401; bad CSRF token: 403)."""
+    if auth is None:
+        return _login_first(request)
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not csrf_matches(token if isinstance(token, str) else None, auth):
+        return csrf_refused(request)
+    return form
+
+
+def _fields(form: FormData, *names: str) -> dict[str, Any]:
+    """The named fields that were sent, blanks as ``None`` (an empty input means "none")."""
+    out: dict[str, Any] = {}
+    for name in names:
+        if name in form:
+            value = form.get(name)
+            text = value.strip() if isinstance(value, str) else ""
+            out[name] = text or None
+    return out
+
+
+def _isk(fields: dict[str, Any]) -> dict[str, Any]:
+    price = fields.get("max_price")
+    if isinstance(price, str):
+        # People paste "60,000,000" or "60 000 000"; pydantic reads the rest.
+        fields["max_price"] = price.replace(",", "").replace(" ", "").replace("_", "")
+    return fields
+
+
+def _invalid(request: Request, problems: list[str]) -> Response:
+    return error_page(request, 422, "That could not be saved", problems, back="/me")
+
+
+def _parse(model: type[M], data: dict[str, Any]) -> M | list[str]:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        return _problems(exc)
+
+
+@router.get("/me")
+async def me_page(
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    done: str = "",
+) -> Response:
+    """The pilot's saved searches and watchlist; visitors are sent to log in."""
+    if auth is None:
+        return RedirectResponse("/auth/login?next=/me", status_code=303)
+    user_id = auth.user.id
+    taxonomy = await caching.cached_model(
+        cache, caching.TAXONOMY_KEY, Taxonomy, lambda: service.taxonomy(session)
+    )
+    context = {
+        "auth": auth,
+        "notice": NOTICES.get(done),
+        "searches": await searches.list_searches(session, cache, user_id),
+        "watch": await watchlist.list_entries(session, cache, user_id),
+        "regions": await service.region_options(session),
+        "ship_types": taxonomy.groups,
+        "search_limit": MAX_SEARCHES,
+        "watch_limit": MAX_WATCH_ENTRIES,
+        # Alerts (F007): the Discord settings form.
+        "alert_settings": await get_alert_settings(
+            session, user_id, settings.discord_webhook_origins
+        ),
+    }
+    html = render_bytes(request, "me.html", context)
+    body, _ = personalise(templates, request, auth, html, '""')
+    response = page_cache_headers(Response(body, media_type=HTML), auth)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.post("/me/searches")
+async def save_search(request: Request, auth: AuthDep, session: SessionDep) -> Response:
+    """ "Save this search": fields ``name`` and ``query`` (the browse query string)."""
+    form = await _checked_form(request, auth)
+    if isinstance(form, Response):
+        return form
+    assert auth is not None
+    body = _parse(SearchIn, {k: v or "" for k, v in _fields(form, "name", "query").items()})
+    if isinstance(body, list):
+        return _invalid(request, body)
+    try:
+        await searches.create_search(session, auth.user.id, body)
+    except Invalid as exc:
+        return _invalid(request, exc.problems)
+    return _done("search-saved", "searches")
+
+
+@router.post("/me/searches/{search_id}/{action}")
+async def change_search(
+    request: Request, search_id: str, action: str, auth: AuthDep, session: SessionDep
+) -> Response:
+    """``rename`` (field ``name``), ``alerts`` (field ``alerts``: true/false) or
+    ``delete``; 404 page unless the search is yours."""
+    form = await _checked_form(request, auth)
+    if isinstance(form, Response):
+        return form
+    assert auth is not None
+    row_id = _row_id(search_id)
+    row = await searches.get_search(session, auth.user.id, row_id) if row_id else None
+    if row is None or action not in ("rename", "alerts", "delete"):
+        return error_page(
+            request, 404, "No such saved search", ["It may have been deleted."], "/me"
+        )
+    if action == "delete":
+        await searches.delete_search(session, row)
+        return _done("search-deleted", "searches")
+    wanted = "name" if action == "rename" else "alerts"
+    patch = _parse(SearchPatch, {wanted: _fields(form, wanted).get(wanted) or ""})
+    if isinstance(patch, list):
+        return _invalid(request, patch)
+    await searches.update_search(session, row, patch)
+    return _done("search-renamed" if action == "rename" else "search-alerts", "searches")
+
+
+@router.post("/me/watchlist")
+async def add_watch(request: Request, auth: AuthDep, session: SessionDep) -> Response:
+    """ "Watch this ship": ``type_id``, optional ``max_price`` (ISK), ``region_id``, ``note``."""
+    form = await _checked_form(request, auth)
+    if isinstance(form, Response):
+        return form
+    assert auth is not None
+    fields = _isk(_fields(form, "type_id", "max_price", "region_id", "note"))
+    body = _parse(WatchIn, fields)
+    if isinstance(body, list):
+        return _invalid(request, body)
+    try:
+        await watchlist.create_entry(session, auth.user.id, body)
+    except Invalid as exc:
+        return _invalid(request, exc.problems)
+    return _done("watch-added", "watchlist")
+
+
+@router.post("/me/watchlist/{entry_id}/{action}")
+async def change_watch(
+    request: Request, entry_id: str, action: str, auth: AuthDep, session: SessionDep
+) -> Response:
+    """``edit`` (``max_price``, ``region_id``, ``note``; blank clears) or ``delete``."""
+    form = await _checked_form(request, auth)
+    if isinstance(form, Response):
+        return form
+    assert auth is not None
+    row_id = _row_id(entry_id)
+    row = await watchlist.get_entry(session, auth.user.id, row_id) if row_id else None
+    if row is None or action not in ("edit", "delete"):
+        return error_page(request, 404, "No such watch entry", ["It may have been deleted."], "/me")
+    if action == "delete":
+        await watchlist.delete_entry(session, row)
+        return _done("watch-deleted", "watchlist")
+    patch = _parse(WatchPatch, _isk(_fields(form, "max_price", "region_id", "note")))
+    if isinstance(patch, list):
+        return _invalid(request, patch)
+    try:
+        await watchlist.update_entry(session, row, patch)
+    except Invalid as exc:
+        return _invalid(request, exc.problems)
+    return _done("watch-saved", "watchlist")

@@ -1,0 +1,269 @@
+"""``/api/v1/me/*``: saved searches and the watchlist, CSRF on every unsafe route, rows
+visible to their owner only, limits and bad bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from hangar_bay.accounts.schemas import MAX_SEARCHES, MAX_WATCH_ENTRIES
+from hangar_bay.accounts.sessions import SESSION_COOKIE
+from hangar_bay.accounts.testing import LoggedIn, log_in
+from hangar_bay.core.database import Database
+from hangar_bay.models import SavedSearch, WatchEntry
+from tests.contracts.factories import AUTOCANNON, DRAKE, FORGE, RIFTER
+
+
+@pytest.fixture
+async def pilot(client: httpx.AsyncClient, database: Database) -> LoggedIn:
+    login = await log_in(database, character_id=91000001, character_name="Pilot One")
+    client.cookies.set(SESSION_COOKIE, login.cookie)
+    return login
+
+
+async def _browse_total(client: httpx.AsyncClient, query: str) -> int:
+    response = await client.get("/api/v1/contracts?" + query)
+    assert response.status_code == 200
+    return int(response.json()["total"])
+
+
+async def _rows(database: Database, model: type[Any]) -> int:
+    async with database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_saved_search_lifecycle(
+    client: httpx.AsyncClient, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    created = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "  Cheap drakes ", "query": "?type_id=24698&max_price=65000000&page=3"},
+        headers=pilot.headers,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["name"] == "Cheap drakes"
+    assert body["query"] == f"type_id={DRAKE}&max_price=65000000"
+    assert body["url"] == f"/?type_id={DRAKE}&max_price=65000000"
+    assert body["alerts"] is False
+    assert body["total"] == await _browse_total(client, body["query"]) == 2
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [item["id"] for item in listed] == [body["id"]]
+
+    patched = await client.patch(
+        f"/api/v1/me/searches/{body['id']}",
+        json={"name": "Drakes", "alerts": True, "query": "/?type_id=24698"},
+        headers=pilot.headers,
+    )
+    assert patched.status_code == 200
+    assert patched.json()["name"] == "Drakes"
+    assert patched.json()["alerts"] is True
+    assert patched.json()["total"] == 3
+
+    deleted = await client.delete(f"/api/v1/me/searches/{body['id']}", headers=pilot.headers)
+    assert deleted.status_code == 204
+    assert (await client.get("/api/v1/me/searches")).json()["items"] == []
+
+
+async def test_watchlist_lifecycle(
+    client: httpx.AsyncClient, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    created = await client.post(
+        "/api/v1/me/watchlist",
+        json={"type_id": DRAKE, "max_price": 58e6, "note": "for <b>PvP</b>"},
+        headers=pilot.headers,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["type_name"] == "Drake"
+    assert body["note"] == "for <b>PvP</b>"
+    assert body["url"] == f"/?type_id={DRAKE}&max_price=58000000&sort=price"
+    assert body["matches"] == await _browse_total(client, body["url"][2:]) == 1
+
+    patched = await client.patch(
+        f"/api/v1/me/watchlist/{body['id']}",
+        json={"max_price": None, "region_id": FORGE},
+        headers=pilot.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    out = patched.json()
+    assert out["max_price"] is None
+    assert out["region_name"] == "The Forge"
+    assert out["note"] == "for <b>PvP</b>"
+    assert out["matches"] == await _browse_total(client, f"type_id={DRAKE}&region_id={FORGE}")
+
+    listed = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert [item["id"] for item in listed] == [body["id"]]
+    deleted = await client.delete(f"/api/v1/me/watchlist/{body['id']}", headers=pilot.headers)
+    assert deleted.status_code == 204
+    assert (await client.get("/api/v1/me/watchlist")).json()["items"] == []
+
+
+UNSAFE = [
+    ("POST", "/api/v1/me/searches", {"name": "x", "query": ""}),
+    ("PATCH", "/api/v1/me/searches/{search}", {"name": "y"}),
+    ("DELETE", "/api/v1/me/searches/{search}", None),
+    ("POST", "/api/v1/me/watchlist", {"type_id": RIFTER}),
+    ("PATCH", "/api/v1/me/watchlist/{entry}", {"note": "y"}),
+    ("DELETE", "/api/v1/me/watchlist/{entry}", None),
+]
+
+
+async def _seed_rows(client: httpx.AsyncClient, login: LoggedIn) -> dict[str, int]:
+    search = await client.post(
+        "/api/v1/me/searches", json={"name": "s", "query": "q=rifter"}, headers=login.headers
+    )
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=login.headers
+    )
+    assert search.status_code == entry.status_code == 201
+    return {"search": search.json()["id"], "entry": entry.json()["id"]}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), UNSAFE)
+async def test_csrf_on_every_unsafe_route(
+    client: httpx.AsyncClient,
+    database: Database,
+    pilot: LoggedIn,
+    universe: Database,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    ids = await _seed_rows(client, pilot)
+    before = (await _rows(database, SavedSearch), await _rows(database, WatchEntry))
+    for token in (None, "", "wrong", pilot.csrf_token[:-1]):
+        headers = {} if token is None else {"X-CSRF-Token": token}
+        response = await client.request(method, path.format(**ids), json=body, headers=headers)
+        assert response.status_code == 403, token
+        assert response.json()["error"] == "csrf"
+    after = (await _rows(database, SavedSearch), await _rows(database, WatchEntry))
+    assert after == before
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert listed[0]["name"] == "s"
+    entries = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert entries[0]["note"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        *UNSAFE,
+        ("GET", "/api/v1/me/searches", None),
+        ("GET", "/api/v1/me/watchlist", None),
+        ("GET", "/api/v1/me", None),
+    ],
+)
+async def test_every_route_needs_a_session(
+    client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    response = await client.request(
+        method, path.format(search=1, entry=1), json=body, headers={"X-CSRF-Token": "x"}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+
+
+async def test_other_users_rows_are_404(
+    client: httpx.AsyncClient, database: Database, universe: Database
+) -> None:
+    owner = await log_in(database, character_id=91000001, character_name="Owner")
+    client.cookies.set(SESSION_COOKIE, owner.cookie)
+    ids = await _seed_rows(client, owner)
+    intruder = await log_in(database, character_id=91000002, character_name="Intruder")
+    client.cookies.set(SESSION_COOKIE, intruder.cookie)
+    assert (await client.get("/api/v1/me/searches")).json()["items"] == []
+    assert (await client.get("/api/v1/me/watchlist")).json()["items"] == []
+    for method, path, body in UNSAFE:
+        if "{" not in path:
+            continue
+        response = await client.request(
+            method, path.format(**ids), json=body, headers=intruder.headers
+        )
+        assert response.status_code == 404, (method, path)
+        assert response.json()["error"] == "not_found"
+    # The owner's rows are untouched.
+    client.cookies.set(SESSION_COOKIE, owner.cookie)
+    assert (await client.get("/api/v1/me/searches")).json()["items"][0]["name"] == "s"
+    assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
+
+
+BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("/api/v1/me/searches", {"name": "", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "   ", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "x" * 81, "query": ""}, "name"),
+    ("/api/v1/me/searches", {"query": "q=x"}, "name"),
+    ("/api/v1/me/searches", {"name": "n", "query": "min_price=abc"}, "min_price"),
+    ("/api/v1/me/searches", {"name": "n", "query": "security=space"}, "security"),
+    ("/api/v1/me/searches", {"name": "n", "query": "x" * 2001}, "query"),
+    ("/api/v1/me/searches", {"name": "n", "alerts": "maybe"}, "alerts"),
+    ("/api/v1/me/searches", {"name": "n", "owner": 3}, "owner"),
+    ("/api/v1/me/watchlist", {"type_id": AUTOCANNON}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": 999999}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": 0}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": 2**70}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": -1}, "max_price"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "note": "n" * 501}, "note"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": 12345}, "region_id"),
+    ("/api/v1/me/watchlist", {"max_price": 5}, "type_id"),
+]
+
+
+async def test_bad_bodies_are_422_naming_the_field(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    for path, body, field in BAD_BODIES:
+        response = await client.post(path, json=body, headers=pilot.headers)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"] == "validation_error"
+        named = {str(part) for err in response.json()["detail"] for part in err["loc"]}
+        assert field in named, (body, named)
+    assert await _rows(database, SavedSearch) == 0
+    assert await _rows(database, WatchEntry) == 0
+
+
+async def test_not_json_and_bad_ids(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    headers = {**pilot.headers, "Content-Type": "application/json"}
+    response = await client.post("/api/v1/me/searches", content=b"{nope", headers=headers)
+    assert response.status_code == 422
+    for bad in ("abc", "0", str(2**64)):
+        response = await client.delete(f"/api/v1/me/searches/{bad}", headers=pilot.headers)
+        assert response.status_code == 422, bad
+    response = await client.patch(
+        "/api/v1/me/watchlist/5", json={"type_id": None}, headers=pilot.headers
+    )
+    assert response.status_code == 404  # no such entry: existence is checked first
+
+
+async def test_limits(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    async with database.session() as session:
+        session.add_all(
+            SavedSearch(user_id=pilot.user_id, name=f"s{n}", query="") for n in range(MAX_SEARCHES)
+        )
+        session.add_all(
+            WatchEntry(user_id=pilot.user_id, type_id=RIFTER) for _ in range(MAX_WATCH_ENTRIES)
+        )
+    response = await client.post(
+        "/api/v1/me/searches", json={"name": "one more"}, headers=pilot.headers
+    )
+    assert response.status_code == 422
+    assert "at most 100" in response.json()["detail"][0]["msg"]
+    response = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    assert response.status_code == 422
+    assert "at most 500" in response.json()["detail"][0]["msg"]
+    # Another pilot is not limited by this one's rows.
+    other = await log_in(database, character_id=91000002, character_name="Other")
+    client.cookies.set(SESSION_COOKIE, other.cookie)
+    response = await client.post(
+        "/api/v1/me/searches", json={"name": "mine"}, headers=other.headers
+    )
+    assert response.status_code == 201

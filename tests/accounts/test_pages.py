@@ -1,0 +1,233 @@
+"""The pilot's pages and forms: header, "Save this search", "Watch this ship", ``/me``;
+CSRF on every form; nothing personal in shared caches; notes escaped."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from hangar_bay.accounts.sessions import SESSION_COOKIE
+from hangar_bay.accounts.testing import LoggedIn, log_in
+from hangar_bay.core.database import Database
+from hangar_bay.models import SavedSearch, WatchEntry
+from tests.contracts.factories import DRAKE, FORGE, RIFTER
+
+
+@pytest.fixture
+async def pilot(client: httpx.AsyncClient, database: Database) -> LoggedIn:
+    login = await log_in(database, character_id=91000001, character_name="Pilot <One>")
+    client.cookies.set(SESSION_COOKIE, login.cookie)
+    return login
+
+
+async def _rows(database: Database, model: type[Any]) -> int:
+    async with database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _csrf_fields(html: str) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+
+async def test_visitor_sees_login_links(client: httpx.AsyncClient, market: dict[str, int]) -> None:
+    page = await client.get("/?group_id=419")
+    assert "Log in with EVE Online" in page.text
+    assert 'href="/auth/login?next=/%3Fgroup_id%3D419"' in page.text
+    assert "Log in to save this search" in page.text
+    assert "csrf_token" not in page.text
+    assert "public" in page.headers["cache-control"]
+    assert page.headers["vary"] == "Cookie"
+    contract = await client.get(f"/contracts/{market['drake_fit']}")
+    assert "Log in to watch Drake" in contract.text
+    me = await client.get("/me")
+    assert me.status_code == 303
+    assert me.headers["location"] == "/auth/login?next=/me"
+
+
+async def test_header_and_forms_for_a_pilot(
+    client: httpx.AsyncClient, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    # A visitor's copy is cached first: the pilot must not get it, nor the next visitor theirs.
+    client.cookies.delete(SESSION_COOKIE)
+    visitor = await client.get("/")
+    assert "Log in with EVE Online" in visitor.text
+    client.cookies.set(SESSION_COOKIE, pilot.cookie)
+    page = await client.get("/")
+    assert "Pilot &lt;One&gt;" in page.text
+    assert "/characters/91000001/portrait" in page.text
+    assert "Log out" in page.text
+    assert "Save this search" in page.text
+    assert _csrf_fields(page.text) == {pilot.csrf_token}
+    assert page.headers["cache-control"] == "private, no-cache"
+    assert page.headers["etag"] != visitor.headers["etag"]
+    client.cookies.delete(SESSION_COOKIE)
+    again = await client.get("/")
+    assert "Pilot" not in again.text
+    assert "csrf_token" not in again.text
+
+
+async def test_save_search_and_watch_through_forms(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    browse = await client.get(f"/?type_id={DRAKE}&sort=price&page=1")
+    assert f'name="query" value="type_id={DRAKE}&amp;sort=price"' in browse.text
+    assert "Watch this ship type" in browse.text
+    saved = await client.post(
+        "/me/searches",
+        data={"csrf_token": pilot.csrf_token, "name": "Drakes", "query": f"type_id={DRAKE}"},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/me?done=search-saved#searches"
+
+    contract = await client.get(f"/contracts/{market['drake_fit']}")
+    assert "Watch this ship" in contract.text
+    assert 'name="max_price" min="0" step="any" inputmode="decimal" value="60000000"' in (
+        contract.text
+    )
+    watched = await client.post(
+        "/me/watchlist",
+        data={
+            "csrf_token": pilot.csrf_token,
+            "type_id": str(DRAKE),
+            "max_price": "65,000,000",
+            "note": "<script>alert(1)</script>",
+            "region_id": "",
+        },
+    )
+    assert watched.status_code == 303
+
+    me = await client.get("/me?done=watch-added")
+    assert me.status_code == 200
+    assert "Ship type added to your watchlist." in me.text
+    assert f'<a href="/?type_id={DRAKE}">Drakes</a>' in me.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in me.text
+    assert "<script>alert(1)" not in me.text
+    assert f'href="/?type_id={DRAKE}&amp;max_price=65000000&amp;sort=price"' in me.text
+    assert me.headers["cache-control"] == "private, no-store"
+    assert _csrf_fields(me.text) == {pilot.csrf_token}
+
+    async with database.session() as session:
+        search = await session.scalar(select(SavedSearch))
+        entry = await session.scalar(select(WatchEntry))
+        assert search is not None
+        assert entry is not None
+        search_id, entry_id = search.id, entry.id
+    form = {"csrf_token": pilot.csrf_token}
+    ok = await client.post(f"/me/searches/{search_id}/rename", data={**form, "name": "Big"})
+    assert ok.status_code == 303
+    ok = await client.post(f"/me/searches/{search_id}/alerts", data={**form, "alerts": "true"})
+    assert ok.status_code == 303
+    edit = {**form, "max_price": "", "region_id": str(FORGE), "note": ""}
+    ok = await client.post(f"/me/watchlist/{entry_id}/edit", data=edit)
+    assert ok.status_code == 303
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert (listed[0]["name"], listed[0]["alerts"]) == ("Big", True)
+    entries = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert entries[0]["max_price"] is None
+    assert entries[0]["region_id"] == FORGE
+    assert entries[0]["note"] is None
+    assert (await client.post(f"/me/searches/{search_id}/delete", data=form)).status_code == 303
+    assert (await client.post(f"/me/watchlist/{entry_id}/delete", data=form)).status_code == 303
+    assert await _rows(database, SavedSearch) == 0
+    assert await _rows(database, WatchEntry) == 0
+
+
+FORMS = [
+    ("/me/searches", {"name": "x", "query": ""}),
+    ("/me/searches/{search}/rename", {"name": "y"}),
+    ("/me/searches/{search}/alerts", {"alerts": "true"}),
+    ("/me/searches/{search}/delete", {}),
+    ("/me/watchlist", {"type_id": str(RIFTER)}),
+    ("/me/watchlist/{entry}/edit", {"note": "changed"}),
+    ("/me/watchlist/{entry}/delete", {}),
+    ("/auth/logout", {}),
+]
+
+
+@pytest.mark.parametrize(("path", "fields"), FORMS)
+async def test_csrf_on_every_form(
+    client: httpx.AsyncClient,
+    database: Database,
+    pilot: LoggedIn,
+    universe: Database,
+    path: str,
+    fields: dict[str, str],
+) -> None:
+    search = await client.post("/api/v1/me/searches", json={"name": "s"}, headers=pilot.headers)
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    ids = {"search": search.json()["id"], "entry": entry.json()["id"]}
+    for token in (None, "", "wrong"):
+        data = {**fields, "extra": "1"}  # always a form body, even for a bare button
+        if token is not None:
+            data["csrf_token"] = token
+        response = await client.post(path.format(**ids), data=data)
+        assert response.status_code == 403, token
+        assert "This form has expired" in response.text
+    assert await _rows(database, SavedSearch) == 1
+    assert await _rows(database, WatchEntry) == 1
+    assert (await client.get("/api/v1/me/searches")).json()["items"][0]["name"] == "s"
+    assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
+    assert (await client.get("/api/v1/me")).status_code == 200  # still logged in
+
+
+async def test_forms_need_a_session(client: httpx.AsyncClient, universe: Database) -> None:
+    for path, fields in FORMS[:-1]:
+        response = await client.post(
+            path.format(search=1, entry=1), data={**fields, "csrf_token": "x"}
+        )
+        assert response.status_code == 401, path
+
+
+async def test_bad_form_input_is_a_friendly_422(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    form = {"csrf_token": pilot.csrf_token}
+    cases = [
+        ("/me/searches", {"name": "", "query": ""}, "name"),
+        ("/me/searches", {"name": "n", "query": "min_price=lots"}, "min_price"),
+        ("/me/watchlist", {"type_id": "abc"}, "type_id"),
+        ("/me/watchlist", {"type_id": str(RIFTER), "max_price": "cheap"}, "max_price"),
+        ("/me/watchlist", {"type_id": "34"}, "type_id"),
+        ("/me/watchlist", {}, "type_id"),
+    ]
+    for path, fields, field in cases:
+        response = await client.post(path, data={**form, **fields})
+        assert response.status_code == 422, (path, fields)
+        assert field in response.text
+        assert response.headers["content-type"].startswith("text/html")
+    for path in ("/me/searches/999/rename", "/me/searches/abc/delete", "/me/watchlist/9/nope"):
+        response = await client.post(path, data={**form, "name": "x"})
+        assert response.status_code == 404
+    assert await _rows(database, SavedSearch) == 0
+    assert await _rows(database, WatchEntry) == 0
+
+
+async def test_another_pilots_rows_through_forms_are_404(
+    client: httpx.AsyncClient, database: Database, universe: Database
+) -> None:
+    owner = await log_in(database, character_id=91000001, character_name="Owner")
+    client.cookies.set(SESSION_COOKIE, owner.cookie)
+    search = await client.post("/api/v1/me/searches", json={"name": "s"}, headers=owner.headers)
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=owner.headers
+    )
+    intruder = await log_in(database, character_id=91000002, character_name="Intruder")
+    client.cookies.set(SESSION_COOKIE, intruder.cookie)
+    form = {"csrf_token": intruder.csrf_token, "name": "mine", "note": "mine"}
+    for path in (
+        f"/me/searches/{search.json()['id']}/rename",
+        f"/me/searches/{search.json()['id']}/delete",
+        f"/me/watchlist/{entry.json()['id']}/edit",
+        f"/me/watchlist/{entry.json()['id']}/delete",
+    ):
+        assert (await client.post(path, data=form)).status_code == 404, path
+    me = await client.get("/me")
+    assert "Owner" not in me.text
+    assert await _rows(database, SavedSearch) == 1
+    assert await _rows(database, WatchEntry) == 1
