@@ -171,14 +171,8 @@ class Notification(Base):
         UniqueConstraint(
             "user_id", "contract_id", "kind", "source_id", name="uq_notifications_source"
         ),
+        # The list and the bell's unread count (a user's rows, by the leading user_id).
         Index("ix_notifications_user_created", "user_id", "created_at"),
-        # The bell's unread count reads only unread rows.
-        Index(
-            "ix_notifications_user_unread",
-            "user_id",
-            postgresql_where=text("read_at IS NULL"),
-            sqlite_where=text("read_at IS NULL"),
-        ),
         Index("ix_notifications_created_at", "created_at"),
         Index("ix_notifications_contract_id", "contract_id"),
     )

@@ -18,6 +18,7 @@ not with users times all contracts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,7 +27,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, DateTime, and_, bindparam, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    bindparam,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,6 +163,45 @@ async def _watch_pairs(
     ]
 
 
+@functools.lru_cache(maxsize=50_000)
+def _parsed(query: str) -> tuple[ContractFilters, str] | None:
+    """A saved query's filters and filter key (parsed once per process: filters are
+    immutable, and thousands of searches share a few hundred queries)."""
+    try:
+        f = parse_search(query)
+    except ValidationError:
+        return None
+    return f, filter_key(f)
+
+
+# A filter's statement over "the batch" (bounds as parameters), built once per process.
+_STATEMENTS: dict[str, Select[Any]] = {}
+_STATEMENTS_MAX = 50_000
+_BATCH = and_(
+    Contract.alerts_matched_at.is_(None),
+    Contract.contract_id.between(bindparam("batch_low"), bindparam("batch_high")),
+    Contract.items_status != "pending",
+)
+
+
+def _filter_statement(key: str, f: ContractFilters, now: dt.datetime) -> Select[Any]:
+    """The browse page's own conditions for ``f`` (every filter, and live), restricted to
+    the batch. Cached: building a filter's SQL costs more than running it on a batch.
+    The cached statement's "live" test uses the time it was built, so it may let through
+    a contract that expired since; the matcher keeps only contracts live now anyway
+    (``first_seen`` holds the live ones), so the result is exact."""
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        conds = [_BATCH, *filter_conditions(f, now)]
+        if f.contract_type:
+            conds.append(Contract.type.in_(f.contract_type))
+        stmt = select(Contract.contract_id).where(*conds)
+        if len(_STATEMENTS) >= _STATEMENTS_MAX:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = stmt
+    return stmt
+
+
 async def _alerting_searches(
     session: AsyncSession,
 ) -> dict[str, tuple[ContractFilters, list[tuple[int, int, str, dt.datetime]]]]:
@@ -166,18 +216,11 @@ async def _alerting_searches(
         ).where(SavedSearch.alerts.is_(True))
     )
     groups: dict[str, tuple[ContractFilters, list[tuple[int, int, str, dt.datetime]]]] = {}
-    parsed: dict[str, tuple[ContractFilters, str] | None] = {}
     for search_id, user_id, name, query, created_at in rows:
-        if query not in parsed:
-            try:
-                f = parse_search(query)
-                parsed[query] = (f, filter_key(f))
-            except ValidationError:
-                # Saved before a parameter changed meaning; it cannot match anything now.
-                log.warning("saved_search_unparsable", search_id=search_id)
-                parsed[query] = None
-        found = parsed[query]
+        found = _parsed(query)
         if found is None:
+            # Saved before a parameter changed meaning; it cannot match anything now.
+            log.debug("saved_search_unparsable", search_id=search_id)
             continue
         f, key = found
         group = groups.get(key)
@@ -253,16 +296,13 @@ async def _search_pairs(
     keys = [key for key, (f, _) in groups.items() if facets.may_match(f)]
     matched: dict[int, list[int]] = defaultdict(list)
     conn = await session.connection()
+    bounds = {"batch_low": min(first_seen), "batch_high": max(first_seen)}
     for index, key in enumerate(keys):
-        f = groups[key][0]
-        # The browse page's own conditions (live, every filter), restricted to the batch.
         # One statement per filter: filters of one shape (another type, region, price)
         # share SQLAlchemy's compiled form and the driver's prepared statement, which a
         # UNION of differently shaped filters never could (measured: 3x slower).
-        conds = [batch, *filter_conditions(f, now)]
-        if f.contract_type:
-            conds.append(Contract.type.in_(f.contract_type))
-        for (contract_id,) in await conn.execute(select(Contract.contract_id).where(*conds)):
+        stmt = _filter_statement(key, groups[key][0], now)
+        for (contract_id,) in await conn.execute(stmt, bounds):
             matched[index].append(int(contract_id))
     pairs: list[dict[str, Any]] = []
     for index, contract_ids in matched.items():

@@ -67,13 +67,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_notifications_user_created", ["user_id", "created_at"], unique=False
         )
-        batch_op.create_index(
-            "ix_notifications_user_unread",
-            ["user_id"],
-            unique=False,
-            postgresql_where=sa.text("read_at IS NULL"),
-            sqlite_where=sa.text("read_at IS NULL"),
-        )
 
     op.create_table(
         "alert_outbox",
@@ -143,11 +136,6 @@ def downgrade() -> None:
 
     op.drop_table("alert_outbox")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_notifications_user_unread",
-            postgresql_where=sa.text("read_at IS NULL"),
-            sqlite_where=sa.text("read_at IS NULL"),
-        )
         batch_op.drop_index("ix_notifications_user_created")
         batch_op.drop_index("ix_notifications_created_at")
         batch_op.drop_index("ix_notifications_contract_id")
