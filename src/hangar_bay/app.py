@@ -21,6 +21,7 @@ from hangar_bay.accounts.auth import router as auth_router
 from hangar_bay.accounts.pages import router as accounts_pages
 from hangar_bay.accounts.router import router as accounts_router
 from hangar_bay.alerts.feeds import router as feeds_router
+from hangar_bay.alerts.metrics import alert_metrics
 from hangar_bay.alerts.router import pages as alerts_pages
 from hangar_bay.alerts.router import router as alerts_router
 from hangar_bay.contracts.router import router as contracts_router
@@ -70,6 +71,8 @@ def create_app(
     """Build the app. Tests pass their own ``database``/``cache``; the app then leaves
     closing them to the test."""
     metrics = Metrics()
+    # Registered up front so /metrics lists them (at zero) before the first match.
+    alert_metrics(metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[AppState]:

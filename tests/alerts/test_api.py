@@ -219,3 +219,14 @@ async def test_settings_form_on_me(universe: Database, client: httpx.AsyncClient
     page = await client.get("/me")
     assert "https://discord.com/api/webhooks/123456789/****" in page.text
     assert "SECRETtoken" not in page.text
+
+
+async def test_metrics_are_listed(client: httpx.AsyncClient) -> None:
+    text = (await client.get("/metrics")).text
+    for name in (
+        "hangar_alerts_outbox_backlog",
+        "hangar_alerts_matcher_duration_seconds",
+        "hangar_alerts_notifications_total",
+        "hangar_alerts_webhook_posts_total",
+    ):
+        assert name in text
