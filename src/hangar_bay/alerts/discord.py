@@ -33,6 +33,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.alerts import service
+from hangar_bay.alerts.matcher import begin_write
 from hangar_bay.alerts.metrics import alert_metrics
 from hangar_bay.alerts.webhooks import WebhookUrl, WebhookUrlError, validate_webhook_url
 from hangar_bay.core.database import Database
@@ -179,6 +180,7 @@ async def _claim(database: Database, now: dt.datetime) -> tuple[str, int, list[i
     )
     token = secrets.token_hex(8)
     async with database.session() as session:
+        await begin_write(session)
         user_id = await session.scalar(
             select(AlertOutbox.user_id).where(*due).order_by(AlertOutbox.id).limit(1)
         )
@@ -205,8 +207,7 @@ async def _claim(database: Database, now: dt.datetime) -> tuple[str, int, list[i
                 select(AlertOutbox.id).where(AlertOutbox.claim == token).order_by(AlertOutbox.id)
             )
         )
-    if not claimed:
-        return None
+    # Empty when a racing sender claimed these rows first: the caller moves on.
     return token, int(user_id), claimed
 
 
@@ -382,7 +383,8 @@ async def deliver_pending(
         claim = await _claim(database, utcnow())
         if claim is None:
             break
-        await _send_one(database, http, settings, metrics, claim, result)
+        if claim[2]:
+            await _send_one(database, http, settings, metrics, claim, result)
     m = alert_metrics(metrics)
     if m is not None:
         async with database.session() as session:

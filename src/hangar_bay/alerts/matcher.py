@@ -102,6 +102,13 @@ _INSERT_UNNEST = text(
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 
+async def begin_write(session: AsyncSession) -> None:
+    """On SQLite, take the write lock first: a transaction that reads and then writes
+    fails at once (no busy wait) if another writer committed in between."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("UPDATE alert_settings SET user_id = user_id WHERE 0"))
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -397,6 +404,7 @@ async def match_batch(
 ) -> MatchResult | None:
     """Match and mark one batch of unmarked contracts in ``session``; ``None`` when none
     is left. The caller commits."""
+    await begin_write(session)
     # Contracts still waiting for their items are left for a later run (they stay in
     # the partial index, which holds only unmarked rows); ended or expired ones are
     # marked without matching.
