@@ -156,9 +156,10 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
-    contract_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("contracts.contract_id", ondelete="CASCADE")
-    )
+    # No foreign key: a sweep can bring tens of thousands of matches, and a per-row
+    # check against contracts doubles their insert cost; contracts outlive their
+    # notifications anyway (90-day retention against 30).
+    contract_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(8))
     source_id: Mapped[int] = mapped_column(BigInteger, default=0)
     # The source's name when it matched (the source may be renamed or deleted later).
@@ -174,7 +175,6 @@ class Notification(Base):
         # The list and the bell's unread count (a user's rows, by the leading user_id).
         Index("ix_notifications_user_created", "user_id", "created_at"),
         Index("ix_notifications_created_at", "created_at"),
-        Index("ix_notifications_contract_id", "contract_id"),
     )
 
 

@@ -45,12 +45,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["contract_id"],
-            ["contracts.contract_id"],
-            name=op.f("fk_notifications_contract_id_contracts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
             name=op.f("fk_notifications_user_id_users"),
@@ -62,7 +56,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index("ix_notifications_contract_id", ["contract_id"], unique=False)
         batch_op.create_index("ix_notifications_created_at", ["created_at"], unique=False)
         batch_op.create_index(
             "ix_notifications_user_created", ["user_id", "created_at"], unique=False
@@ -138,7 +131,6 @@ def downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_user_created")
         batch_op.drop_index("ix_notifications_created_at")
-        batch_op.drop_index("ix_notifications_contract_id")
 
     op.drop_table("notifications")
     op.drop_table("alert_settings")
