@@ -230,3 +230,16 @@ async def test_metrics_are_listed(client: httpx.AsyncClient) -> None:
         "hangar_alerts_webhook_posts_total",
     ):
         assert name in text
+
+
+async def test_saved_searches_link_their_feeds(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    login = await _pilot(universe, client)
+    await search(universe, login.user_id, "group_id=419&max_price=60000000", name="Drakes")
+    page = (await client.get("/me")).text
+    feed = "/feeds/contracts.atom?group_id=419&amp;max_price=60000000"
+    assert (
+        f'<link rel="alternate" type="application/atom+xml" title="Drakes" href="{feed}">' in page
+    )
+    assert f'href="{feed}" aria-label="Atom feed of Drakes">feed</a>' in page
