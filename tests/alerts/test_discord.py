@@ -227,3 +227,22 @@ async def test_racing_senders_post_each_message_once(
 
     assert sorted(len(p["embeds"]) for p in receiver.posts) == [3, 3, 3, 3]
     assert sorted(receiver.paths) == sorted(f"/api/webhooks/{n}/tok-en_1" for n in range(1, 5))
+
+
+async def test_redirects_are_not_followed(
+    universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
+) -> None:
+    db = universe
+    user = await make_user(db, webhook=receiver.webhook())
+    await watch(db, user, DRAKE)
+    await new_contract(db, items=[Item(DRAKE)])
+    await match_new_contracts(db)
+    # An allowed host answering with a redirect to another host: never followed.
+    elsewhere = receiver.webhook(999, "other")
+    receiver.then = Answer(307, headers={"Location": elsewhere})
+
+    result = await _drain(db, http, alert_settings)
+
+    assert result.outcomes == ["failed"]
+    assert receiver.paths == ["/api/webhooks/123/tok-en_1"]
+    assert await _statuses(db) == ["failed"]
