@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, model_validator
 
 from hangar_bay.accounts.deps import AuthDep, CurrentUser, require_csrf
+from hangar_bay.accounts.fragments import personalise
 from hangar_bay.alerts import discord, service
 from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsOut
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
@@ -24,7 +25,7 @@ from hangar_bay.core.errors import BadRequest
 from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.models import AlertSettings, Notification, utcnow
 from hangar_bay.web import format as fmt
-from hangar_bay.web.router import error_page, render
+from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 pages = APIRouter(tags=["web"], include_in_schema=False)
@@ -189,7 +190,12 @@ async def notifications_page(
         "notice": request.query_params.get("notice", "")[:200],
         "ago": lambda moment: fmt.ago(moment, now),
     }
-    return render(request, "notifications.html", context, status_code=200)
+    html = render_bytes(request, "notifications.html", context)
+    # The header's account block, as on every page (the pilot's name, log out).
+    body, _ = personalise(templates, request, auth, html, '""')
+    response = Response(body, media_type=HTML)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @pages.post("/notifications/{notification_id}/open", dependencies=[Depends(require_csrf)])

@@ -4,6 +4,9 @@
   "use strict";
   var bell = document.getElementById("bell");
   if (!bell || !window.fetch) { return; }
+  // The account block says whether a pilot is logged in: visitors skip the request.
+  var account = document.querySelector(".account");
+  if (account && !account.querySelector(".pilot")) { return; }
   fetch("/api/v1/me/notifications/unread", { credentials: "same-origin" })
     .then(function (r) { return r.ok ? r.json() : null; })
     .then(function (data) {
