@@ -173,6 +173,10 @@ def demo(
             cache_url="",
             esi_base_url=sim.base_url,
             sso_base_url=sim.base_url,
+            # "Log in with EVE Online" works in the demo: the simulator's test client.
+            sso_client_id=sim_config.sso.client_id,
+            sso_client_secret=sim_config.sso.client_secret,
+            sso_callback_url=f"http://127.0.0.1:{port}/auth/callback",
             esi_user_agent="hangar-bay demo",
             port=port,
         )

@@ -23,6 +23,10 @@ PILOT = Character()
 @pytest.fixture(scope="module")
 def sso_sim() -> Iterator[RunningSimulator]:
     with running_simulator(SimConfig(scale="tiny")) as running:
+        # Make the signing keys now (RSA generation takes a while on a busy machine),
+        # not inside the first login's timeout.
+        assert running.sim.sso is not None
+        running.sim.sso.keys()
         yield running
 
 
@@ -54,7 +58,7 @@ def settings(database_url: str, sso_sim: RunningSimulator) -> Settings:
         sso_client_id=SSO.client_id,
         sso_client_secret=SSO.client_secret,
         sso_callback_url="http://testserver/auth/callback",
-        sso_timeout_seconds=1.0,
+        sso_timeout_seconds=10.0,
     )
 
 

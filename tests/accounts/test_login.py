@@ -138,12 +138,15 @@ async def test_es256_signature_by_another_key_is_refused(
 async def test_token_endpoint_failures(
     client: httpx.AsyncClient,
     database: Database,
+    settings: Settings,
     sso_sim: RunningSimulator,
     fault: str,
     status: int,
 ) -> None:
     assert sso_sim.sim.sso is not None
-    sso_sim.sim.sso.update(token_fault=fault, token_slow_seconds=1.5)
+    if fault == "slow":
+        settings.sso_timeout_seconds = 1.0
+    sso_sim.sim.sso.update(token_fault=fault, token_slow_seconds=3.0)
     done = await sso_login(client)
     assert done.status_code == status
     assert "Login did not complete" in done.text
@@ -261,3 +264,12 @@ async def test_logout(client: httpx.AsyncClient, database: Database) -> None:
     client.cookies.set(SESSION_COOKIE, cookie)
     assert (await client.get("/api/v1/me")).status_code == 401
     assert await _count(database, UserSession) == 0
+
+
+async def test_login_without_a_client_id_is_a_friendly_503(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    settings.sso_client_id = ""
+    response = await client.get("/auth/login")
+    assert response.status_code == 503
+    assert "not set up" in response.text

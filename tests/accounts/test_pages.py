@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from hangar_bay.accounts.sessions import SESSION_COOKIE
 from hangar_bay.accounts.testing import LoggedIn, log_in
+from hangar_bay.contracts.http import etag_for
 from hangar_bay.core.database import Database
 from hangar_bay.models import SavedSearch, WatchEntry
 from tests.contracts.factories import DRAKE, FORGE, RIFTER
@@ -40,6 +41,8 @@ async def test_visitor_sees_login_links(client: httpx.AsyncClient, market: dict[
     assert "Log in to save this search" in page.text
     assert "csrf_token" not in page.text
     assert "public" in page.headers["cache-control"]
+    # A visitor gets the cached page as it is: the ETag is the page's own.
+    assert page.headers["etag"] == etag_for(page.content)
     assert page.headers["vary"] == "Cookie"
     contract = await client.get(f"/contracts/{market['drake_fit']}")
     assert "Log in to watch Drake" in contract.text
@@ -61,7 +64,9 @@ async def test_header_and_forms_for_a_pilot(
     assert "/characters/91000001/portrait" in page.text
     assert "Log out" in page.text
     assert "Save this search" in page.text
+    assert "Log in" not in page.text
     assert _csrf_fields(page.text) == {pilot.csrf_token}
+    assert page.headers["etag"] == etag_for(page.content)
     assert page.headers["cache-control"] == "private, no-cache"
     assert page.headers["etag"] != visitor.headers["etag"]
     client.cookies.delete(SESSION_COOKIE)

@@ -11,6 +11,7 @@ session and log why, never the code or the token.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ from hangar_bay.accounts.sessions import (
     clear_session_cookie,
     create_session,
     end_session,
+    purge_idle,
     set_session_cookie,
 )
 from hangar_bay.accounts.sso import SsoClient, SsoFailure
@@ -117,7 +119,7 @@ async def login(request: Request, settings: SettingsDep, next: str | None = None
     (a path on this site; anything else becomes ``/``)."""
     client = sso_client(request, settings)
     if not settings.sso_client_id:
-        failure = SsoFailure(502, "sso_not_configured", "Logging in is not set up on this site.")
+        failure = SsoFailure(503, "sso_not_configured", "Logging in is not set up on this site.")
         return _failure_page(request, failure, settings)
     try:
         meta = await client.metadata()
@@ -187,6 +189,9 @@ async def callback(
         owner_hash=character.owner_hash,
     )
     cookie = await create_session(session, user.id)
+    # Sessions that idled out and were never seen again are swept here, logins being
+    # rare and the sweep one indexed DELETE.
+    await purge_idle(session, dt.timedelta(days=settings.session_idle_days))
     log.info("login", character_id=character.character_id, user_id=user.id)
     response = RedirectResponse(safe_next(str(saved.get("n") or "/")), 302)
     response.delete_cookie(LOGIN_COOKIE, path="/auth", secure=settings.secure_cookies)

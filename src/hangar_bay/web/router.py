@@ -13,18 +13,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hangar_bay.accounts.deps import AuthDep
-from hangar_bay.accounts.fragments import here, page_cache_headers, personalise
+from hangar_bay.accounts import fragments as account
 from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
     LIST_MAX_AGE,
     cached_response,
     etag_for,
-    etag_response,
 )
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
@@ -37,7 +34,7 @@ from hangar_bay.contracts.schemas import (
 )
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.state import CacheDep, DatabaseDep, SessionDep
-from hangar_bay.models import ItemType, utcnow
+from hangar_bay.models import utcnow
 from hangar_bay.web import format as fmt
 
 HERE = Path(__file__).parent
@@ -164,41 +161,8 @@ def page_cache_key(f: ContractFilters) -> str:
     return f"browse:page:v2:{f.cache_key()}"
 
 
-async def _browse_response(
-    request: Request,
-    auth: AuthDep,
-    session: AsyncSession,
-    filters: ContractFilters,
-    etag: str,
-    html: bytes,
-) -> Response:
-    # The pilot's header and "Save this search" go in after the page cache.
-    single_type = None
-    if auth is not None and len(filters.type_id) == 1:
-        type_id = filters.type_id[0]
-        name = await session.scalar(select(ItemType.name).where(ItemType.type_id == type_id))
-        single_type = (type_id, name or f"Type {type_id}")
-    body, etag = personalise(
-        templates,
-        request,
-        auth,
-        html,
-        etag,
-        save_query=filters.query_string(page=1),
-        single_type=single_type,
-    )
-    response = etag_response(request, etag, body, media_type=HTML, max_age=LIST_MAX_AGE)
-    return page_cache_headers(response, auth)
-
-
 @router.get("/")
-async def browse(
-    request: Request,
-    database: DatabaseDep,
-    cache: CacheDep,
-    auth: AuthDep,
-    request_session: SessionDep,
-) -> Response:
+async def browse(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
     try:
         filters = _parse(request)
     except ValidationError as exc:
@@ -210,7 +174,9 @@ async def browse(
     page_key = page_cache_key(filters)
     _, entry = await caching.read_entry(cache, page_key)
     if entry is not None:
-        return await _browse_response(request, auth, request_session, filters, entry[0], entry[1])
+        return await account.browse_response(
+            templates, request, filters, entry[0], entry[1], media_type=HTML, max_age=LIST_MAX_AGE
+        )
     async with database.session() as session:
         body, gen = await caching.cached_list(session, cache, filters)
         taxonomy, regions, freshness = await _browse_context(session, cache, gen)
@@ -245,12 +211,15 @@ async def browse(
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
     await caching.write_entry(cache, page_key, gen, etag, html, ttl=LIST_MAX_AGE)
-    return await _browse_response(request, auth, request_session, filters, etag, html)
+    # The pilot's header and "Save this search" go in after the page cache.
+    return await account.browse_response(
+        templates, request, filters, etag, html, media_type=HTML, max_age=LIST_MAX_AGE
+    )
 
 
 @router.get("/contracts/{contract_id}")
 async def contract_page(
-    request: Request, contract_id: str, session: SessionDep, cache: CacheDep, auth: AuthDep
+    request: Request, contract_id: str, session: SessionDep, cache: CacheDep
 ) -> Response:
     try:
         filters = _parse(request)
@@ -288,13 +257,16 @@ async def contract_page(
         "ago": lambda moment: fmt.ago(moment, now),
         "time_left": lambda moment: fmt.time_left(moment, now),
         "hero": detail.ships[0] if detail.ships else None,
-        # "Watch this ship" (accounts): each offered ship type once.
-        "auth": auth,
-        "here": here(request),
-        "watch_types": list({ship.type_id: ship for ship in detail.ships}.values()),
-        "watch_price": detail.price_per_ship if detail.type == "item_exchange" else None,
     }
+    # "Watch this ship" (accounts): each offered ship type once.
+    auth = await account.page_auth(request, session)
+    context.update(
+        auth=auth,
+        here=account.here(request),
+        watch_types=list({ship.type_id: ship for ship in detail.ships}.values()),
+        watch_price=detail.price_per_ship if detail.type == "item_exchange" else None,
+    )
     html = render_bytes(request, "contract.html", context)
-    body, etag = personalise(templates, request, auth, html, etag_for(html))
-    response = etag_response(request, etag, body, media_type=HTML, max_age=DETAIL_MAX_AGE)
-    return page_cache_headers(response, auth)
+    return account.personal_response(
+        templates, request, auth, html, media_type=HTML, max_age=DETAIL_MAX_AGE
+    )
