@@ -246,3 +246,24 @@ async def test_redirects_are_not_followed(
     assert result.outcomes == ["failed"]
     assert receiver.paths == ["/api/webhooks/123/tok-en_1"]
     assert await _statuses(db) == ["failed"]
+
+
+async def test_the_token_is_never_logged(
+    universe: Database,
+    receiver: Receiver,
+    alert_settings: Settings,
+    http: httpx.AsyncClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = universe
+    user = await make_user(db, webhook=receiver.webhook(123, "VerySecretToken"))
+    await watch(db, user, DRAKE)
+    await new_contract(db, items=[Item(DRAKE)])
+    await match_new_contracts(db)
+    receiver.script = [Answer(500, b"VerySecretToken echoed back")]
+
+    await _drain(db, http, alert_settings)
+
+    logged = capsys.readouterr()
+    assert "webhook_posted" in logged.out + logged.err
+    assert "VerySecretToken" not in logged.out + logged.err
