@@ -9,10 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import orjson
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select, update
 
+from hangar_bay.accounts.sessions import SESSION_COOKIE
+from hangar_bay.accounts.testing import log_in
 from hangar_bay.alerts.discord import DeliveryResult, build_client, deliver_pending
 from hangar_bay.alerts.matcher import match_new_contracts
+from hangar_bay.app import create_app
+from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.models import AlertOutbox, AlertSettings, Notification, utcnow
 from hangar_bay.settings import Settings
@@ -267,3 +272,29 @@ async def test_the_token_is_never_logged(
     logged = capsys.readouterr()
     assert "webhook_posted" in logged.out + logged.err
     assert "VerySecretToken" not in logged.out + logged.err
+
+
+async def test_send_test_message_button(
+    universe: Database, cache: ResilientCache, receiver: Receiver, alert_settings: Settings
+) -> None:
+    app = create_app(alert_settings, database=universe, cache=cache)
+    login = await log_in(universe)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.cookies.set(SESSION_COOKIE, login.cookie)
+            none_yet = await client.post("/api/v1/me/settings/test", headers=login.headers)
+            assert none_yet.status_code == 400
+            saved = await client.put(
+                "/api/v1/me/settings",
+                json={"discord_webhook_url": receiver.webhook()},
+                headers=login.headers,
+            )
+            assert saved.status_code == 200
+            sent = await client.post("/api/v1/me/settings/test", headers=login.headers)
+            assert sent.json() == {"outcome": "sent"}
+            form = await client.post(
+                "/notifications/settings", data={"csrf_token": login.csrf_token, "action": "test"}
+            )
+            assert form.headers["location"] == "/notifications?notice=Test+message:+sent"
+    assert [p["embeds"][0]["title"] for p in receiver.posts] == ["Hangar Bay test message"] * 2
