@@ -20,6 +20,10 @@ from hangar_bay import __version__
 from hangar_bay.accounts.auth import router as auth_router
 from hangar_bay.accounts.pages import router as accounts_pages
 from hangar_bay.accounts.router import router as accounts_router
+from hangar_bay.alerts.feeds import router as feeds_router
+from hangar_bay.alerts.metrics import alert_metrics
+from hangar_bay.alerts.router import pages as alerts_pages
+from hangar_bay.alerts.router import router as alerts_router
 from hangar_bay.contracts.router import router as contracts_router
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
@@ -72,6 +76,8 @@ def create_app(
     metrics = Metrics()
     # The limiter's shared buckets live in the cache, which the lifespan opens.
     limiter = RateLimiter(settings, None, metrics)
+    # Registered up front so /metrics lists them (at zero) before the first match.
+    alert_metrics(metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[AppState]:
@@ -135,6 +141,9 @@ def create_app(
     app.include_router(contracts_router)
     app.include_router(auth_router)
     app.include_router(accounts_router)
+    app.include_router(alerts_router)
+    app.include_router(alerts_pages)
+    app.include_router(feeds_router)
     app.include_router(web_router)
     app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -140,6 +140,91 @@ class UserSession(Base):
     )
 
 
+# --- alerts (F007) -----------------------------------------------------------------------
+
+
+class Notification(Base):
+    """One thing to tell a pilot: a contract matched one of their sources, or a notice.
+
+    ``kind`` is ``watch`` (``source_id`` a watch entry) or ``search`` (a saved search),
+    with ``contract_id`` set; or ``notice`` (a message from Hangar Bay itself, such as a
+    Discord webhook turned off), with ``message`` and no contract. The unique constraint
+    makes matching idempotent: one notification per (user, contract, source), ever.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign key: a sweep can bring tens of thousands of matches, and a per-row
+    # check against contracts doubles their insert cost; contracts outlive their
+    # notifications anyway (90-day retention against 30).
+    contract_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))
+    source_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The source's name when it matched (the source may be renamed or deleted later).
+    source_name: Mapped[str] = mapped_column(String(80), default="")
+    message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "contract_id", "kind", "source_id", name="uq_notifications_source"
+        ),
+        # The list and the bell's unread count (a user's rows, by the leading user_id).
+        Index("ix_notifications_user_created", "user_id", "created_at"),
+        Index("ix_notifications_created_at", "created_at"),
+    )
+
+
+class AlertOutbox(Base):
+    """A notification waiting for (or done with) delivery to its user's Discord webhook.
+
+    Written in the transaction that writes the notification, so a crash never loses
+    one; ``status`` goes ``pending`` → ``sent`` | ``failed``. A sender claims rows
+    (``claimed_until``) before posting, so several senders never post one row twice.
+    """
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notifications.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_alert_outbox_user_status", "user_id", "status"),
+    )
+
+
+class AlertSettings(Base):
+    """A pilot's alert delivery settings: the optional Discord webhook."""
+
+    __tablename__ = "alert_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    discord_webhook_url: Mapped[str | None] = mapped_column(String(300))
+    discord_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why delivery stopped (Discord answered 401/404), shown on /me.
+    discord_disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
 # --- the static universe, resolved from ESI and kept ----------------------------------
 
 
@@ -254,6 +339,10 @@ class Contract(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Set when a complete sweep no longer lists the contract (accepted, deleted, expired).
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once the alerts matcher has dealt with the contract (matched it when it was
+    # live with its items settled, or skipped it because it ended first): the matcher's
+    # persistent "processed" marker, whichever sweep pass settled the contract.
+    alerts_matched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     items: Mapped[list[ContractItem]] = relationship(
         back_populates="contract", lazy="raise", cascade="all, delete-orphan"
@@ -320,6 +409,14 @@ class Contract(Base):
         ),
         # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index
         # for LIKE '%term%', so there the index is partial over no rows and costs nothing.
+        # The matcher's work list: the few contracts not yet matched (a partial index
+        # over nearly no rows, whatever the size of the table).
+        Index(
+            "ix_contracts_alerts_unmatched",
+            "contract_id",
+            postgresql_where=text("alerts_matched_at IS NULL"),
+            sqlite_where=text("alerts_matched_at IS NULL"),
+        ),
         Index(
             "ix_contracts_search_trgm",
             "search_text",

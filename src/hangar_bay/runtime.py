@@ -9,7 +9,8 @@ from hangar_bay.settings import Settings
 def background_hooks(settings: Settings, *, ingest: bool) -> list[BackgroundHook]:
     hooks: list[BackgroundHook] = []
     if ingest:
-        from hangar_bay.ingest.scheduler import ingestion_hook
+        # Ingestion and, beside it, alerts: matched after every round of sweeps.
+        from hangar_bay.alerts.runner import embedded_hook
 
-        hooks.append(ingestion_hook)
+        hooks.append(embedded_hook)
     return hooks

@@ -142,6 +142,32 @@ class Settings(BaseSettings):
     # None: Secure cookies in production only (a laptop serves plain http).
     session_cookie_secure: bool | None = None
 
+    # Absolute links in feeds and alerts (no trailing slash needed).
+    public_url: str = "http://127.0.0.1:8000"
+    # Where alert webhooks may point: comma-separated scheme://host[:port] origins.
+    discord_webhook_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "https://discord.com",
+            "https://discordapp.com",
+            "https://ptb.discord.com",
+            "https://canary.discord.com",
+        ]
+    )
+    # Posts of one Discord message before its notifications are marked failed.
+    alerts_max_attempts: int = Field(default=6, ge=1, le=50)
+    # First retry delay after a 5xx or timeout, doubling per attempt (seconds).
+    alerts_backoff_seconds: float = Field(default=2.0, ge=0)
+    alerts_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Notifications older than this are pruned.
+    alerts_retention_days: int = Field(default=30, ge=1)
+
+    @field_validator("discord_webhook_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("regions", mode="before")
     @classmethod
     def _split_regions(cls, value: Any) -> Any:

@@ -26,9 +26,10 @@ from hangar_bay.accounts.schemas import (
     WatchIn,
     WatchPatch,
 )
+from hangar_bay.alerts.service import get_settings as get_alert_settings
 from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.schemas import MAX_ID, Taxonomy
-from hangar_bay.core.state import CacheDep, SessionDep
+from hangar_bay.core.state import CacheDep, SessionDep, SettingsDep
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -112,7 +113,12 @@ def _parse(model: type[M], data: dict[str, Any]) -> M | list[str]:
 
 @router.get("/me")
 async def me_page(
-    request: Request, auth: AuthDep, session: SessionDep, cache: CacheDep, done: str = ""
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    done: str = "",
 ) -> Response:
     """The pilot's saved searches and watchlist; visitors are sent to log in."""
     if auth is None:
@@ -130,6 +136,10 @@ async def me_page(
         "ship_types": taxonomy.groups,
         "search_limit": MAX_SEARCHES,
         "watch_limit": MAX_WATCH_ENTRIES,
+        # Alerts (F007): the Discord settings form.
+        "alert_settings": await get_alert_settings(
+            session, user_id, settings.discord_webhook_origins
+        ),
     }
     html = render_bytes(request, "me.html", context)
     body, _ = personalise(templates, request, auth, html, '""')

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import create_cache
@@ -77,7 +77,9 @@ async def _running(ingestor: Ingestor) -> AsyncIterator[None]:
         await ingestor.esi.close()
 
 
-def ingestion_hook(state: AppState) -> contextlib.AbstractAsyncContextManager[object]:
+def ingestion_hook(
+    state: AppState, after_sweeps: Callable[[], Awaitable[None]] | None = None
+) -> contextlib.AbstractAsyncContextManager[object]:
     """The background hook ``serve`` registers on the embedded default."""
     ingestor = Ingestor.build(
         database=state["database"],
@@ -86,6 +88,7 @@ def ingestion_hook(state: AppState) -> contextlib.AbstractAsyncContextManager[ob
         settings=state["settings"],
         metrics=state["metrics"],
     )
+    ingestor.after_sweeps = after_sweeps
     return _running(ingestor)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -42,6 +42,8 @@ class Ingestor:
     settings: Settings
     metrics: Metrics | None = None
     clock: Callable[[], dt.datetime] = utcnow
+    # Called after each round of sweeps (alerts: match the contracts they brought).
+    after_sweeps: Callable[[], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self.universe = Universe(self.database, self.esi)
@@ -189,4 +191,10 @@ class Ingestor:
                 on_result(result)
             return result
 
-        return list(await asyncio.gather(*(one(r) for r in region_ids)))
+        results = list(await asyncio.gather(*(one(r) for r in region_ids)))
+        if self.after_sweeps is not None and any(r.outcome != "locked" for r in results):
+            try:
+                await self.after_sweeps()
+            except Exception:
+                log.exception("after_sweeps_failed")
+        return results

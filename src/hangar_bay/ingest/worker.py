@@ -32,6 +32,9 @@ from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
+from hangar_bay.alerts.runner import CONTEXT as ALERTS_CONTEXT
+from hangar_bay.alerts.runner import AlertsRunner, AlertTasks
+from hangar_bay.alerts.runner import register_tasks as register_alert_tasks
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
@@ -63,6 +66,7 @@ class Queues:
     resolve_types: AsyncTaskiqDecoratedTask[[list[int]], Coroutine[Any, Any, int]]
     region_queue: str
     items_queue: str
+    alerts: AlertTasks | None = None
 
 
 class _Context:
@@ -104,6 +108,7 @@ def build_queues(settings: Settings) -> Queues:
 
     regions = stream(region_queue)
     items = stream(items_queue)
+    alerts = register_alert_tasks(regions)
 
     @regions.task(task_name="hangar_bay.ingest.sweep_region")
     async def sweep_region(region_id: int) -> str:
@@ -112,6 +117,8 @@ def build_queues(settings: Settings) -> Queues:
         if result.outcome != "locked":
             # Due again only once its next_due_at passes; the scheduler may queue it then.
             await ingestor.cache.delete(queued_key(region_id))
+            # Alerts: match what the sweep brought, as a task of its own.
+            await alerts.match.kiq()
         return result.outcome
 
     @items.task(task_name="hangar_bay.ingest.items_batch")
@@ -138,7 +145,7 @@ def build_queues(settings: Settings) -> Queues:
             return -1
 
     return Queues(
-        regions, items, sweep_region, items_batch, resolve_types, region_queue, items_queue
+        regions, items, sweep_region, items_batch, resolve_types, region_queue, items_queue, alerts
     )
 
 
@@ -228,6 +235,8 @@ async def run_worker(settings: Settings, *, scheduler: bool = True, concurrency:
     ingestor.sweeper.items_dispatch = _dispatcher(queues, settings)
     ingestor.sweeper.types_missing = queues.resolve_types.kiq
     CONTEXT.ingestor = ingestor
+    alerts = AlertsRunner(database, cache, settings, metrics)
+    ALERTS_CONTEXT.runner = alerts
     stop = asyncio.Event()
     await queues.regions.startup()
     await queues.items.startup()
@@ -249,6 +258,8 @@ async def run_worker(settings: Settings, *, scheduler: bool = True, concurrency:
     ]
     if scheduler:
         tasks.append(asyncio.create_task(lead(ingestor, queues, stop), name="ingest-lead"))
+    # Alerts on a timer too: rows a crash left unsent go out after a restart.
+    tasks.append(asyncio.create_task(alerts.run(stop), name="alerts"))
     log.info("ingest_worker_started", scheduler=scheduler, concurrency=concurrency)
     try:
         await asyncio.gather(*tasks)
@@ -262,6 +273,7 @@ async def run_worker(settings: Settings, *, scheduler: bool = True, concurrency:
         await queues.regions.shutdown()
         await queues.items.shutdown()
         await ingestor.esi.close()
+        await alerts.close()
         await http.aclose()
         await cache.close()
         await database.dispose()

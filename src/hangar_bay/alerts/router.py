@@ -1,0 +1,252 @@
+"""Notifications and alert settings: ``/api/v1/me/notifications*``, ``/api/v1/me/settings*``
+and the ``/notifications`` page (with the Discord settings form).
+
+Every route needs a session (401 otherwise, a redirect to the login on pages); every
+unsafe one the session's CSRF token (403 ``{"error": "csrf"}``). A pilot only ever sees
+and changes their own notifications: another pilot's ids are silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field, model_validator
+
+from hangar_bay.accounts.deps import AuthDep, CurrentUser, require_csrf
+from hangar_bay.accounts.fragments import personalise
+from hangar_bay.alerts import discord, service
+from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsOut
+from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
+from hangar_bay.core.errors import BadRequest
+from hangar_bay.core.state import SessionDep, SettingsDep
+from hangar_bay.models import AlertSettings, Notification, utcnow
+from hangar_bay.web import format as fmt
+from hangar_bay.web.router import HTML, error_page, render_bytes, templates
+
+router = APIRouter(prefix="/api/v1/me", tags=["me"])
+pages = APIRouter(tags=["web"], include_in_schema=False)
+
+
+class ReadRequest(BaseModel):
+    ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=500)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> ReadRequest:
+        if not self.ids and not self.all:
+            raise ValueError('give "ids" or "all": true')
+        return self
+
+
+class ReadResult(BaseModel):
+    marked: int
+    unread: int
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+class SettingsIn(BaseModel):
+    discord_webhook_url: str | None = Field(
+        description="A Discord webhook URL (https://discord.com/api/webhooks/{id}/{token}), "
+        "or null to turn Discord alerts off.",
+        max_length=500,
+    )
+
+
+class TestResult(BaseModel):
+    outcome: str = Field(description="sent, rate_limited, retry (Discord failed), gone, failed")
+
+
+def _webhook_or_422(url: str, allowed: list[str]) -> Any:
+    try:
+        return validate_webhook_url(url, allowed)
+    except WebhookUrlError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "discord_webhook_url"),
+                    "msg": str(exc),
+                    "type": "value_error",
+                    "input": None,
+                }
+            ]
+        ) from None
+
+
+@router.get(
+    "/notifications",
+    response_model=NotificationPage,
+    summary="Your notifications, newest first",
+    description="Contracts that matched your watchlist or saved searches (each once), and "
+    "notices from Hangar Bay. Notifications older than 30 days are pruned.",
+)
+async def list_notifications(
+    user: CurrentUser,
+    session: SessionDep,
+    unread: Annotated[bool, Query(description="Only unread ones.")] = False,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> NotificationPage:
+    return await service.list_notifications(session, user.id, unread=unread, page=page, size=size)
+
+
+@router.get("/notifications/unread", response_model=UnreadCount, summary="Unread count")
+async def unread_count(user: CurrentUser, session: SessionDep) -> UnreadCount:
+    """The number the bell in the page header shows."""
+    return UnreadCount(unread=await service.unread_count(session, user.id))
+
+
+@router.post(
+    "/notifications/read",
+    response_model=ReadResult,
+    dependencies=[Depends(require_csrf)],
+    summary="Mark notifications read",
+    description='`{"ids": [1, 2]}` or `{"all": true}`. Ids of other pilots are ignored.',
+)
+async def read_notifications(
+    body: ReadRequest, user: CurrentUser, session: SessionDep
+) -> ReadResult:
+    marked = await service.mark_read(session, user.id, ids=body.ids, everything=body.all)
+    return ReadResult(marked=marked, unread=await service.unread_count(session, user.id))
+
+
+@router.get("/settings", response_model=SettingsOut, summary="Your alert settings")
+async def get_settings(
+    user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> SettingsOut:
+    """The Discord webhook (token masked), whether delivery is on, and failed deliveries."""
+    return await service.get_settings(session, user.id, settings.discord_webhook_origins)
+
+
+@router.put(
+    "/settings",
+    response_model=SettingsOut,
+    dependencies=[Depends(require_csrf)],
+    summary="Set or remove your Discord webhook",
+    responses={422: {"description": "The URL is not a Discord webhook on an allowed origin."}},
+)
+async def put_settings(
+    body: SettingsIn, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> SettingsOut:
+    """Only ``HANGAR_DISCORD_WEBHOOK_ORIGINS`` and the path ``/api/webhooks/{id}/{token}``
+    are accepted; anything else is 422 (the server never posts anywhere else)."""
+    allowed = settings.discord_webhook_origins
+    webhook = (
+        _webhook_or_422(body.discord_webhook_url, allowed) if body.discord_webhook_url else None
+    )
+    await service.set_webhook(session, user.id, webhook)
+    return await service.get_settings(session, user.id, allowed)
+
+
+@router.post(
+    "/settings/test",
+    response_model=TestResult,
+    dependencies=[Depends(require_csrf)],
+    summary="Send a test message to your Discord webhook",
+)
+async def test_webhook(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> TestResult:
+    row = await session.get(AlertSettings, user.id)
+    if row is None or not row.discord_webhook_url:
+        raise BadRequest("Set a Discord webhook first.")
+    async with discord.build_client(settings) as http:
+        try:
+            outcome = await discord.send_test(http, settings, row.discord_webhook_url)
+        except WebhookUrlError as exc:
+            raise BadRequest(str(exc)) from None
+    return TestResult(outcome=outcome)
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def _login(next_path: str) -> Response:
+    return RedirectResponse(f"/auth/login?next={quote(next_path)}", status_code=303)
+
+
+@pages.get("/notifications")
+async def notifications_page(
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: int = 1,
+) -> Response:
+    if auth is None:
+        return _login("/notifications")
+    page = min(max(page, 1), 10_000)
+    listing = await service.list_notifications(session, auth.user.id, page=page, size=50)
+    current = await service.get_settings(session, auth.user.id, settings.discord_webhook_origins)
+    now = utcnow()
+    context = {
+        "listing": listing,
+        "settings": current,
+        "csrf_token": auth.csrf_token,
+        "notice": request.query_params.get("notice", "")[:200],
+        "ago": lambda moment: fmt.ago(moment, now),
+    }
+    html = render_bytes(request, "notifications.html", context)
+    # The header's account block, as on every page (the pilot's name, log out).
+    body, _ = personalise(templates, request, auth, html, '""')
+    response = Response(body, media_type=HTML)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@pages.post("/notifications/{notification_id}/open", dependencies=[Depends(require_csrf)])
+async def open_notification(
+    notification_id: int, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Mark it read and go to its contract (or back to the list for a notice)."""
+    row = await session.get(Notification, notification_id)
+    if row is None or row.user_id != user.id:
+        return RedirectResponse("/notifications", status_code=303)
+    await service.mark_read(session, user.id, ids=[row.id])
+    target = f"/contracts/{row.contract_id}" if row.contract_id else "/notifications"
+    return RedirectResponse(target, status_code=303)
+
+
+@pages.post("/notifications/read-all", dependencies=[Depends(require_csrf)])
+async def read_all_page(user: CurrentUser, session: SessionDep) -> Response:
+    await service.mark_read(session, user.id, everything=True)
+    return RedirectResponse("/notifications", status_code=303)
+
+
+@pages.post("/notifications/settings", dependencies=[Depends(require_csrf)])
+async def settings_form(
+    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The settings form (on /notifications and /me): save, remove or test the webhook."""
+    form = await request.form()
+    action = str(form.get("action", "save"))
+    back = "/me" if str(form.get("back", "")) == "/me" else "/notifications"
+    if action == "test":
+        row = await session.get(AlertSettings, user.id)
+        if row is None or not row.discord_webhook_url:
+            return RedirectResponse("/notifications?notice=Set+a+webhook+first", status_code=303)
+        async with discord.build_client(settings) as http:
+            try:
+                outcome = await discord.send_test(http, settings, row.discord_webhook_url)
+            except WebhookUrlError:
+                outcome = "not allowed"
+        # The outcome is shown on /notifications (its notice line), wherever the form was.
+        return RedirectResponse(
+            f"/notifications?notice=Test+message:+{quote(outcome)}", status_code=303
+        )
+    url = "" if action == "remove" else str(form.get("discord_webhook_url", "")).strip()
+    webhook = None
+    if url:
+        try:
+            webhook = validate_webhook_url(url, settings.discord_webhook_origins)
+        except WebhookUrlError as exc:
+            return error_page(request, 422, "That webhook URL cannot be used", [str(exc)], back)
+    await service.set_webhook(session, user.id, webhook)
+    if back == "/me":
+        return RedirectResponse("/me", status_code=303)
+    message = "Discord alerts on" if webhook else "Discord alerts off"
+    return RedirectResponse(f"/notifications?notice={quote(message)}", status_code=303)
