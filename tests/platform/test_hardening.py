@@ -16,8 +16,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from hangar_bay.app import create_app
-from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.contracts.caching import GENERATION_KEY
+from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import MemoryCache, ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.settings import Settings

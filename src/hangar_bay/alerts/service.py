@@ -16,15 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.alerts.webhooks import WebhookUrl, WebhookUrlError, validate_webhook_url
 from hangar_bay.contracts.schemas import ContractSummary
-from hangar_bay.contracts.service import _items_of, _summary_fields, _with_names
+from hangar_bay.contracts.service import summaries_for
 from hangar_bay.models import (
     AlertOutbox,
     AlertSettings,
-    Contract,
-    EntityName,
     Notification,
-    Region,
-    SolarSystem,
     as_utc,
     utcnow,
 )
@@ -78,32 +74,7 @@ async def contract_summaries(
     """The browse list representation of these contracts, by id."""
     if not contract_ids:
         return {}
-    now = now or utcnow()
-    conn = await session.connection()
-    rows = (
-        await conn.execute(
-            _with_names(
-                select(
-                    *(c for c in Contract.__table__.columns if c.key != "search_text"),
-                    Region.name.label("region_name"),
-                    EntityName.name.label("issuer_name"),
-                    SolarSystem.name.label("system_name"),
-                ).where(Contract.contract_id.in_(list(contract_ids)))
-            )
-        )
-    ).all()
-    items = await _items_of(session, [row.contract_id for row in rows])
-    return {
-        row.contract_id: _summary_fields(
-            row,
-            now=now,
-            region_name=row.region_name,
-            issuer_name=row.issuer_name,
-            system_name=row.system_name,
-            items=items.get(row.contract_id, []),
-        )
-        for row in rows
-    }
+    return await summaries_for(session, contract_ids, now=now)
 
 
 def contract_url(public_url: str, contract_id: int) -> str:

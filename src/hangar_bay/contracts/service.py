@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -135,6 +135,56 @@ def _with_names(stmt: S) -> S:
     )
 
 
+def _summary_select() -> Select[Any]:
+    """Every column a summary needs: the contract's own, its names and its destination."""
+    return _with_destination(
+        _with_names(
+            select(
+                *(c for c in Contract.__table__.columns if c.key != "search_text"),
+                Region.name.label("region_name"),
+                EntityName.name.label("issuer_name"),
+                SolarSystem.name.label("system_name"),
+                *DESTINATION_COLUMNS,
+            )
+        )
+    )
+
+
+async def _summaries(
+    session: AsyncSession, rows: Sequence[Any], now: dt.datetime
+) -> list[dict[str, Any]]:
+    items = await _items_of(session, [row.contract_id for row in rows])
+    return [
+        summary_fields(
+            row,
+            now=now,
+            region_name=row.region_name,
+            issuer_name=row.issuer_name,
+            system_name=row.system_name,
+            items=items.get(row.contract_id, []),
+            end=row,
+        )
+        for row in rows
+    ]
+
+
+async def summaries_for(
+    session: AsyncSession, contract_ids: Sequence[int], *, now: dt.datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """The list summaries (as in :func:`list_page`) of ``contract_ids``, by contract id.
+
+    Ids not stored are left out. Two statements whatever the number of ids.
+    """
+    if not contract_ids:
+        return {}
+    conn = await session.connection()
+    rows = (
+        await conn.execute(_summary_select().where(Contract.contract_id.in_(list(contract_ids))))
+    ).all()
+    summaries = await _summaries(session, rows, now or utcnow())
+    return {summary["contract_id"]: summary for summary in summaries}
+
+
 async def group_type_ids(session: AsyncSession, group_ids: Sequence[int]) -> list[int]:
     # Resolved up front so the item filter is a plain type_id IN (...), which the
     # (type_id, contract_id) index answers; a join to item_types scans every item.
@@ -207,32 +257,12 @@ async def list_page(
         )
         rows = (
             await conn.execute(
-                _with_destination(
-                    _with_names(
-                        select(
-                            *(c for c in Contract.__table__.columns if c.key != "search_text"),
-                            Region.name.label("region_name"),
-                            EntityName.name.label("issuer_name"),
-                            SolarSystem.name.label("system_name"),
-                            *DESTINATION_COLUMNS,
-                        ).join(keys, keys.c.contract_id == Contract.contract_id)
-                    )
-                ).order_by(*order)
+                _summary_select()
+                .join(keys, keys.c.contract_id == Contract.contract_id)
+                .order_by(*order)
             )
         ).all()
-        items = await _items_of(session, [row.contract_id for row in rows])
-        for row in rows:
-            summaries.append(
-                summary_fields(
-                    row,
-                    now=now,
-                    region_name=row.region_name,
-                    issuer_name=row.issuer_name,
-                    system_name=row.system_name,
-                    items=items.get(row.contract_id, []),
-                    end=row,
-                )
-            )
+        summaries = await _summaries(session, rows, now)
     return {
         "total": total,
         "page": f.page,

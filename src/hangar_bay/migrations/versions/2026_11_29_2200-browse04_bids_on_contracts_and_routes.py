@@ -2,7 +2,7 @@
 an index for the courier and auction tabs
 
 Revision ID: browse04
-Revises: accounts02
+Revises: alerts01
 Create Date: 2026-11-29 22:00:00
 
 Existing buyout/collateral/reward values of 0.0 that ESI may have omitted stay as they
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "browse04"
-down_revision: str | None = "accounts02"
+down_revision: str | None = "alerts01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
