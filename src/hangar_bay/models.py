@@ -12,9 +12,9 @@ from typing import overload
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Double,
-    Date,
     ForeignKey,
     Index,
     Integer,
@@ -22,8 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     false,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship

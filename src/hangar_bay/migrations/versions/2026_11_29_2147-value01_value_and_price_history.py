@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "value01"
 down_revision: str | None = "accounts01"
 branch_labels: str | Sequence[str] | None = None
