@@ -157,6 +157,8 @@ def test_asks_items() -> None:
 def test_asks_ship() -> None:
     assert flags.asks_ship(facts([module(), ship(included=False)]))
     assert not flags.asks_ship(facts([ship(), ValuedItem(AUTOCANNON, 1, False, MODULE)]))
+    # A ship for a ship is a trade.
+    assert not flags.asks_ship(facts([ship(), ship(RAVEN, included=False)]))
 
 
 def test_skin_not_ship() -> None:

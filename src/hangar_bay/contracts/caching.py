@@ -105,8 +105,8 @@ async def write_entry(
 
 
 def list_cache_key(f: ContractFilters) -> str:
-    # v3: stamped with the generation and packed (ETag + body), see read_stamped.
-    return f"browse:list:v3:{f.cache_key()}"
+    # v4: value fields (issue 12); stamped with the generation and packed, see read_stamped.
+    return f"browse:list:v4:{f.cache_key()}"
 
 
 def counts_cache_key(f: ContractFilters) -> str:

@@ -95,7 +95,7 @@ async def list_contracts(request: Request, database: DatabaseDep, cache: CacheDe
 
 
 def detail_cache_key(contract_id: int) -> str:
-    return f"browse:detail:v3:{contract_id}"
+    return f"browse:detail:v4:{contract_id}"
 
 
 @router.get(

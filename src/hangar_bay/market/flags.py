@@ -33,7 +33,7 @@ FLAG_CODES: tuple[str, ...] = get_args(FlagCode)
 
 REASONS: dict[str, str] = {
     "asks_items": "The issuer asks for items in return, not only ISK.",
-    "asks_ship": "A ship is requested, not offered: accepting gives a ship away.",
+    "asks_ship": "A ship is requested and none offered: accepting gives a ship away.",
     "skin_not_ship": "The title names a ship, but only SKINs are offered.",
     "title_mismatch": "The title names a ship type that the contract does not offer.",
     "bait_price": f"The price is below {BAIT_RATIO:.0%} of the estimated value.",
@@ -71,7 +71,8 @@ def asks_items(c: ContractFacts) -> bool:
 
 
 def asks_ship(c: ContractFacts) -> bool:
-    return any(i.is_ship for i in c.requested)
+    # A ship for a ship is a trade; a ship for no ship is the want-to-buy trap.
+    return any(i.is_ship for i in c.requested) and not any(i.is_ship for i in c.offered)
 
 
 def skin_not_ship(c: ContractFacts) -> bool:

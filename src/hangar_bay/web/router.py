@@ -158,7 +158,7 @@ async def _browse_context(
 
 
 def page_cache_key(f: ContractFilters) -> str:
-    return f"browse:page:v2:{f.cache_key()}"
+    return f"browse:page:v3:{f.cache_key()}"
 
 
 @router.get("/")
