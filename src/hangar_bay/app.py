@@ -26,6 +26,7 @@ from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.middleware import RequestContextMiddleware
 from hangar_bay.core.state import AppState
 from hangar_bay.ingest.router import router as ingest_router
+from hangar_bay.market.router import router as market_router
 from hangar_bay.ops.router import router as ops_router
 from hangar_bay.settings import Settings
 from hangar_bay.web.router import STATIC_DIR
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(ops_router)
     app.include_router(ingest_router)
     app.include_router(contracts_router)
+    app.include_router(market_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
