@@ -287,6 +287,14 @@ class Contract(Base):
         # The discount sort (F010), ships and all contracts; contract_id is its tie-break.
         Index("ix_contracts_ship_discount", "is_ship_contract", "discount", "contract_id"),
         Index("ix_contracts_discount", "discount", "contract_id"),
+        # PostgreSQL cannot read the index above backwards for DESC NULLS LAST (the
+        # -discount sort); SQLite has no NULLS LAST in indexes and sorts the few rows.
+        Index(
+            "ix_contracts_ship_discount_desc",
+            "is_ship_contract",
+            text("discount DESC NULLS LAST"),
+            text("contract_id DESC"),
+        ).ddl_if(dialect="postgresql"),
         # The valuation pass looks for contracts never valued (or valued before a change).
         Index("ix_contracts_valued_at", "valued_at"),
         # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index

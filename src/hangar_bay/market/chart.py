@@ -26,7 +26,7 @@ class Chart:
     points: list[tuple[float, float, str]] = field(default_factory=list)  # median dots
     lows: list[tuple[float, float]] = field(default_factory=list)  # daily minimum
     y_ticks: list[tuple[float, str]] = field(default_factory=list)
-    x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    x_ticks: list[tuple[float, str, str]] = field(default_factory=list)  # x, label, anchor
     plot: tuple[int, int, int, int] = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
 
 
@@ -65,5 +65,8 @@ def price_chart(days: Sequence[dict[str, Any]], label: Callable[[float], str]) -
     chart.lows = [(x(d["date"]), y(d["min"])) for d in days]
     chart.y_ticks = [(y(v), label(v)) for v in (low + (high - low) * i / 4 for i in range(5))]
     marks = [days[0]["date"], days[len(days) // 2]["date"], days[-1]["date"]]
-    chart.x_ticks = [(x(d), f"{d:%d %b}") for d in dict.fromkeys(marks)]
+    anchors = {x0: "start", x1: "end"}
+    chart.x_ticks = [
+        (x(d), f"{d:%d %b}", anchors.get(round(x(d)), "middle")) for d in dict.fromkeys(marks)
+    ]
     return chart
