@@ -458,6 +458,8 @@ async def seed_values(conn: asyncpg.Connection) -> None:
         "UPDATE contracts SET discount = (estimated_value - price) / estimated_value "
         "WHERE value_complete AND estimated_value > 0"
     )
+    # The pass values couriers and loans too (no value, no flags).
+    await conn.execute("UPDATE contracts SET valued_at = now() WHERE valued_at IS NULL")
     await conn.execute("VACUUM ANALYZE")
 
 
