@@ -130,3 +130,30 @@ async def test_bad_type_requests(
 ) -> None:
     response = await client.get(url)
     assert response.status_code == status
+
+
+def test_chart_geometry() -> None:
+    from hangar_bay.market.chart import price_chart
+
+    assert price_chart([], str) is None
+    one = {"date": dt.date(2026, 11, 1), "count": 1, "min": 5.0, "p25": 5.0, "median": 5.0}
+    single = price_chart([{**one, "p75": 5.0}], str)
+    assert single is not None
+    assert len(single.points) == 1
+    days = [
+        {"date": dt.date(2026, 11, d), "count": 3, "min": m, "p25": m + 1, "median": m + 2,
+         "p75": m + 3}
+        for d, m in ((1, 10.0), (2, 20.0), (5, 15.0))
+    ]  # fmt: skip
+    chart = price_chart(days, lambda v: f"{v:.0f}")
+    assert chart is not None
+    x0, y0, x1, y1 = chart.plot
+    xs = [x for x, _, _ in chart.points]
+    assert xs[0] == x0
+    assert xs[-1] == x1
+    assert xs == sorted(xs)
+    # Higher prices are higher up (smaller y); every point inside the plot.
+    assert chart.points[1][1] < chart.points[0][1]
+    assert all(y0 <= y <= y1 for _, y, _ in chart.points)
+    assert [a for _, _, a in chart.x_ticks] == ["start", "middle", "end"]
+    assert len(chart.band.split()) == 6

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from esi_sim.testing import RunningSimulator
 from hangar_bay.core.cache import MemoryCache, ResilientCache
@@ -69,3 +69,19 @@ async def test_second_pass_values_nothing_and_asks_conditionally(
     later = await _pass(sim.base_url, database, cache)
     assert later.prices == 0
     assert "prices" in sim.sim.stats.as_dict()["by_route"]
+
+
+async def test_prices_down_values_go_on(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    assert (await run_once(ingest_settings, show_progress=False)).ok
+    async with database.session() as session:
+        await session.execute(update(Contract).values(valued_at=None))
+        await session.execute(delete(EsiPage).where(EsiPage.url == "/latest/markets/prices/"))
+    cache = ResilientCache(MemoryCache(), Metrics())
+    # Nothing listens here: the prices cannot be fetched, the stored ones are used.
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as http:
+        esi = EsiClient(http, Governor(cache, floor=10), max_retries=0)
+        result = await market_pass(esi, Writer(database), cache)
+    assert result.prices == 0
+    assert result.valued > 0
