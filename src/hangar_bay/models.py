@@ -295,6 +295,11 @@ class Contract(Base):
             text("discount DESC NULLS LAST"),
             text("contract_id DESC"),
         ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_contracts_discount_desc",
+            text("discount DESC NULLS LAST"),
+            text("contract_id DESC"),
+        ).ddl_if(dialect="postgresql"),
         # The valuation pass looks for contracts never valued (or valued before a change).
         Index("ix_contracts_valued_at", "valued_at"),
         # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index
