@@ -80,6 +80,11 @@ QUERIES: list[tuple[str, str]] = [
     ("couriers by jumps", "ships_only=false&contract_type=courier&sort=jumps"),
     ("auctions by current bid", "ships_only=false&contract_type=auction&sort=price"),
     ("security high + unknown", "security=high&security=unknown"),
+    # value (issue 12)
+    ("sort -discount", "sort=-discount"),
+    ("sort discount", "sort=discount"),
+    ("flag bait_price", "flag=bait_price"),
+    ("hide flagged, discount >= 20%", "no_flags=true&min_discount=0.2"),
 ]
 
 SCALES = {"small": 10_000, "forge": 35_000, "universe": 100_000}
@@ -434,6 +439,33 @@ async def seed(conn: asyncpg.Connection, live: int, rng: random.Random, ship_sha
     )
     await conn.copy_records_to_table("contract_items", records=items, columns=list(ITEM_FIELDS))
     await seed_type_aware(conn, rng, [st for st, _, _ in stations])
+    await seed_values(conn)
+
+
+async def seed_values(conn: asyncpg.Connection) -> None:
+    """Value columns as the valuation pass leaves them (issue 12), drawn at random: most
+    item exchanges and auctions valued near their price, a few partial, a few flagged."""
+    await conn.execute("SELECT setseed(0.42)")
+    await conn.execute(
+        """
+        UPDATE contracts SET
+            estimated_value = price * (0.5 + random()),
+            value_complete = random() < 0.85,
+            flags = CASE
+                WHEN random() < 0.03 THEN ',bait_price,'
+                WHEN random() < 0.04 THEN ',asks_items,'
+                WHEN random() < 0.02 THEN ',title_mismatch,overpriced,'
+                ELSE '' END,
+            valued_at = now()
+        WHERE type IN ('item_exchange', 'auction') AND price > 0
+        """
+    )
+    await conn.execute(
+        "UPDATE contracts SET discount = (estimated_value - price) / estimated_value "
+        "WHERE value_complete AND estimated_value > 0"
+    )
+    # The pass values couriers and loans too (no value, no flags).
+    await conn.execute("UPDATE contracts SET valued_at = now() WHERE valued_at IS NULL")
     await conn.execute("VACUUM ANALYZE")
 
 
@@ -594,6 +626,10 @@ async def main() -> None:
     else:
         # A reused database still gets the indexes of migrations written since it was seeded.
         await migrate.upgrade(url, "heads")
+        conn = await asyncpg.connect(f"{dsn}/{args.database}")
+        if not await conn.fetchval("SELECT count(*) FROM contracts WHERE valued_at IS NOT NULL"):
+            await seed_values(conn)  # seeded before value columns existed
+        await conn.close()
     await admin.close()
 
     conn = await asyncpg.connect(f"{dsn}/{args.database}")

@@ -34,6 +34,7 @@ from hangar_bay.core.middleware import RequestContextMiddleware
 from hangar_bay.core.ratelimit import RateLimiter
 from hangar_bay.core.state import AppState
 from hangar_bay.ingest.router import router as ingest_router
+from hangar_bay.market.router import router as market_router
 from hangar_bay.ops.docs import install_docs
 from hangar_bay.ops.router import router as ops_router
 from hangar_bay.settings import Settings
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(alerts_router)
     app.include_router(alerts_pages)
     app.include_router(feeds_router)
+    app.include_router(market_router)
     app.include_router(web_router)
     app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

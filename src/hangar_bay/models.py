@@ -12,6 +12,7 @@ from typing import overload
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -344,6 +346,18 @@ class Contract(Base):
     # persistent "processed" marker, whichever sweep pass settled the contract.
     alerts_matched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Value (F010), written by hangar_bay.market.valuation after items or prices change.
+    # ISK: offered items minus requested items at ESI's market prices; partial (and then
+    # value_complete is false) when some item has no price.
+    estimated_value: Mapped[float | None] = mapped_column(Double)
+    value_complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # (value - price) / value; null unless the value is complete and positive.
+    discount: Mapped[float | None] = mapped_column(Double)
+    # Flag codes as ",code,code," (so one LIKE finds a code), "" for none.
+    flags: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # When the value was last computed; null: items or prices changed since (or never).
+    valued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
     items: Mapped[list[ContractItem]] = relationship(
         back_populates="contract", lazy="raise", cascade="all, delete-orphan"
     )
@@ -407,8 +421,24 @@ class Contract(Base):
             postgresql_where=text("type IN ('courier', 'auction')"),
             sqlite_where=text("type IN ('courier', 'auction')"),
         ),
-        # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index
-        # for LIKE '%term%', so there the index is partial over no rows and costs nothing.
+        # The discount sort (F010), ships and all contracts; contract_id is its tie-break.
+        Index("ix_contracts_ship_discount", "is_ship_contract", "discount", "contract_id"),
+        Index("ix_contracts_discount", "discount", "contract_id"),
+        # PostgreSQL cannot read the index above backwards for DESC NULLS LAST (the
+        # -discount sort); SQLite has no NULLS LAST in indexes and sorts the few rows.
+        Index(
+            "ix_contracts_ship_discount_desc",
+            "is_ship_contract",
+            text("discount DESC NULLS LAST"),
+            text("contract_id DESC"),
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_contracts_discount_desc",
+            text("discount DESC NULLS LAST"),
+            text("contract_id DESC"),
+        ).ddl_if(dialect="postgresql"),
+        # The valuation pass looks for contracts never valued (or valued before a change).
+        Index("ix_contracts_valued_at", "valued_at"),
         # The matcher's work list: the few contracts not yet matched (a partial index
         # over nearly no rows, whatever the size of the table).
         Index(
@@ -417,6 +447,8 @@ class Contract(Base):
             postgresql_where=text("alerts_matched_at IS NULL"),
             sqlite_where=text("alerts_matched_at IS NULL"),
         ),
+        # Substring search: a trigram GIN index on PostgreSQL. SQLite cannot use an index
+        # for LIKE '%term%', so there the index is partial over no rows and costs nothing.
         Index(
             "ix_contracts_search_trgm",
             "search_text",
@@ -485,6 +517,60 @@ class ContractBid(Base):
     amount: Mapped[float] = mapped_column(Double)
 
     contract: Mapped[Contract] = relationship(back_populates="bids", lazy="raise")
+
+
+# --- market: prices, price history (F010, F011) ---------------------------------------
+
+
+class MarketPrice(Base):
+    """One row of ``GET /markets/prices/``: ESI's prices for a type, in ISK."""
+
+    __tablename__ = "market_prices"
+
+    type_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    average_price: Mapped[float | None] = mapped_column(Double)
+    adjusted_price: Mapped[float | None] = mapped_column(Double)
+    # When these prices were stored (the last refresh that brought new prices).
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PriceObservation(Base):
+    """One ship contract that ever lived (F011), kept after the contract is gone.
+
+    ``type_id`` is the contract's main ship (the one offered in the greatest quantity);
+    ``single_hull``: an item exchange offering exactly one ship and nothing else, and
+    asking for nothing: the contracts whose price is the price of a hull.
+    """
+
+    __tablename__ = "price_observations"
+
+    contract_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type_id: Mapped[int] = mapped_column(BigInteger)
+    region_id: Mapped[int] = mapped_column(BigInteger)
+    ship_count: Mapped[int] = mapped_column(Integer)
+    price_per_ship: Mapped[float | None] = mapped_column(Double)
+    single_hull: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_issued: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_price_observations_type_issued", "type_id", "date_issued"),)
+
+
+class PriceDaily(Base):
+    """Daily price aggregates per ship type over single-hull item exchanges, by the UTC
+    day the contracts were issued (ISK per ship)."""
+
+    __tablename__ = "price_daily"
+
+    type_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    min: Mapped[float] = mapped_column(Double)
+    p25: Mapped[float] = mapped_column(Double)
+    median: Mapped[float] = mapped_column(Double)
+    p75: Mapped[float] = mapped_column(Double)
 
 
 # --- ingestion bookkeeping ----------------------------------------------------------------

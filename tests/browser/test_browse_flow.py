@@ -130,7 +130,7 @@ async def test_filter_sort_open_and_come_back(
             async with page.expect_navigation():
                 await page.get_by_role("link", name="Price", exact=True).click()
             assert parse_qs(urlsplit(page.url).query)["sort"] == ["price"]
-            links = page.locator("table.results tbody tr td:first-child a")
+            links = page.locator('table.results tbody tr td:first-child a[href^="/contracts/"]')
             hrefs = [await links.nth(i).get_attribute("href") for i in range(await links.count())]
             ids = [int((href or "").split("?")[0].rsplit("/", 1)[1]) for href in hrefs]
             assert ids == [market["drake_structure"], market["drake_fit"], market["requests"]]

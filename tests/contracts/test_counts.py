@@ -141,6 +141,10 @@ def _other_value(name: str) -> Any:
         "sort": "price",
         "page": 3,
         "size": 10,
+        # value filters (issue 12)
+        "min_discount": 0.2,
+        "flag": ["bait_price"],
+        "no_flags": True,
     }
     return values[name]
 

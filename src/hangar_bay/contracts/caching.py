@@ -118,8 +118,8 @@ async def write_entry(
 
 
 def list_cache_key(f: ContractFilters) -> str:
-    # v3: stamped with the generation and packed (ETag + body), see read_stamped; v4:
-    # the type-aware summary fields (an entry without them must not be served).
+    # v4: the type-aware summary fields (issue 13) and the value fields (issue 12); an
+    # entry without them must not be served. Stamped and packed, see read_stamped.
     return f"browse:list:v4:{f.cache_key()}"
 
 

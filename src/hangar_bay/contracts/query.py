@@ -174,6 +174,14 @@ def filter_conditions(
         conds.append(~non_ship_offered if f.hull_only else non_ship_offered)
     if f.issuer_id:
         conds.append(Contract.issuer_id.in_(f.issuer_id))
+    # --- value filters (F010, issue 12) ---
+    if f.min_discount is not None:
+        conds.append(Contract.discount >= f.min_discount)
+    if f.flag:
+        conds.append(or_(*(Contract.flags.like(f"%,{code},%") for code in f.flag)))
+    if f.no_flags:
+        conds.append(Contract.flags == "")
+    # --- end of value filters ---
     for word in f.words:
         conds.append(Contract.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
     return conds
@@ -200,6 +208,7 @@ def sort_order(f: ContractFilters) -> list[Any]:
         "reward_per_jump": Contract.reward / func.nullif(Route.jumps, 0, type_=Double),
         "price_per_ship": Contract.price / func.nullif(Contract.ship_count, 0, type_=Double),
         "contract_id": Contract.contract_id,
+        "discount": Contract.discount,  # value (F010, issue 12)
     }
     column = columns[f.sort_field]
     primary = column.desc() if f.sort_descending else column.asc()

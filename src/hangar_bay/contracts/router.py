@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from hangar_bay.contracts import caching, service
@@ -22,8 +26,10 @@ from hangar_bay.contracts.schemas import (
     ContractDetail,
     ContractFilters,
     ContractPage,
+    ContractSummary,
     Taxonomy,
 )
+from hangar_bay.core.database import Database
 from hangar_bay.core.errors import NotFound
 from hangar_bay.core.state import CacheDep, DatabaseDep, get_state
 
@@ -116,8 +122,81 @@ async def list_contracts(request: Request) -> Response:
     return etag_response(request, etag, body, media_type=JSON, max_age=LIST_MAX_AGE)
 
 
+# --- CSV export (issue 12) --------------------------------------------------------------------
+
+CSV_MAX_ROWS = 10_000
+CSV_PAGE = 200
+# The list JSON's fields; ships, blueprints and flags flattened into one cell each.
+CSV_COLUMNS = list(ContractSummary.model_fields)
+
+
+def _csv_cell(name: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if name == "ships":
+        return "; ".join(f"{s['name'] or s['type_id']} x{s['quantity']}" for s in value)
+    if name == "blueprints":
+        return "; ".join(
+            f"{b['name'] or b['type_id']} "
+            + (f"(copy, {b['runs']} runs)" if b["is_copy"] else "(original)")
+            for b in value
+        )
+    if name == "flags":
+        return " ".join(f["code"] for f in value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+async def _csv_rows(database: Database, filters: ContractFilters) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    counts = None
+    sent = 0
+    page = 1
+    while sent < CSV_MAX_ROWS:
+        view = filters.model_copy(update={"page": page, "size": CSV_PAGE})
+        async with database.session() as session:
+            result = await service.list_page(session, view, counts=counts)
+        counts = result["counts"]
+        rows = result["items"][: CSV_MAX_ROWS - sent]
+        for row in rows:
+            writer.writerow([_csv_cell(name, row.get(name)) for name in CSV_COLUMNS])
+        sent += len(rows)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if page >= result["pages"]:
+            break
+        page += 1
+
+
+@router.get(
+    "/contracts.csv",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "One row per contract."},
+        **_ERRORS,
+    },
+    openapi_extra={"parameters": _documented_parameters()},
+    summary="Export contracts as CSV",
+    description=f"Every contract matching the browse parameters, in their sort order, up to "
+    f"{CSV_MAX_ROWS:,} rows (`page` and `size` are ignored), streamed. Columns: the list "
+    "JSON's fields; `ships` and `blueprints` as `name xN; …`, `flags` as space-separated "
+    "codes. Timestamps ISO 8601 UTC, amounts in ISK.",
+)
+async def export_contracts(request: Request, database: DatabaseDep) -> StreamingResponse:
+    filters = parse_filters(request)
+    return StreamingResponse(
+        _csv_rows(database, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="contracts.csv"'},
+    )
+
+
 def detail_cache_key(contract_id: int) -> str:
-    # v4: the type-aware fields (current_bid for every auction, the destination, jumps).
+    # v4: the type-aware fields (current_bid for every auction, the destination, jumps)
+    # and the value fields.
     return f"browse:detail:v4:{contract_id}"
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hangar_bay.core.text import SafeText
+from hangar_bay.market.flags import FlagCode
 
 ContractType = Literal["item_exchange", "auction", "courier", "loan", "unknown"]
 CONTRACT_TYPES: tuple[str, ...] = get_args(ContractType)
@@ -33,6 +34,8 @@ SortField = Literal[
     "jumps",
     "days_to_complete",
     "contract_id",
+    # --- value (F010, issue 12) ---
+    "discount",
 ]
 SORT_FIELDS: tuple[str, ...] = get_args(SortField)
 # Every field ascending or, with a leading "-", descending: an enum OpenAPI can show.
@@ -61,6 +64,9 @@ SortKey = Literal[
     "-days_to_complete",
     "contract_id",
     "-contract_id",
+    # --- value (F010, issue 12): nulls (no firm value) last either way ---
+    "discount",
+    "-discount",
 ]
 
 MAX_ID = 2**63 - 1
@@ -72,7 +78,15 @@ MAX_ISK = 1e15
 EveId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Isk = Annotated[float, Field(ge=0, le=MAX_ISK, allow_inf_nan=False)]
 
-LIST_FIELDS = ("type_id", "group_id", "region_id", "security", "contract_type", "issuer_id")
+LIST_FIELDS = (
+    "type_id",
+    "group_id",
+    "region_id",
+    "security",
+    "contract_type",
+    "issuer_id",
+    "flag",
+)
 # Parameters that leave the per-type counts unchanged: the order and the window of the
 # page, and contract_type, which the counts ignore so each type's tab can show its number.
 NOT_COUNTED = frozenset({"sort", "page", "size", "contract_type"})
@@ -140,6 +154,22 @@ class ContractFilters(BaseModel):
         max_length=100,
         description="Words to find in the title, item names or location name (all must occur).",
     )
+    # --- value filters (F010, issue 12); docs/value.md ---
+    min_discount: float | None = Field(
+        None,
+        ge=-100,
+        le=1,
+        allow_inf_nan=False,
+        description="Discount against the estimated value at least this, as a fraction: "
+        "0.2 is 20 % below value. Contracts without a firm value never match.",
+    )
+    flag: list[FlagCode] = Field(
+        default_factory=list,
+        max_length=7,
+        description="Has any of these scam/mistake flags (repeatable), e.g. bait_price.",
+    )
+    no_flags: bool = Field(False, description="Hide flagged (suspicious) contracts.")
+    # --- end of value filters ---
     sort: SortKey = Field(
         "-date_issued",
         description="Sort field; a leading '-' sorts descending. On the auction tab "
@@ -260,6 +290,11 @@ class BlueprintLine(BaseModel):
     time_efficiency: int | None
 
 
+class FlagLine(BaseModel):
+    code: FlagCode
+    reason: str
+
+
 class ContractSummary(BaseModel):
     contract_id: int
     type: str
@@ -308,6 +343,19 @@ class ContractSummary(BaseModel):
     )
     reward_per_m3: float | None = Field(None, description="Couriers: reward / volume, ISK/m³.")
     reward_per_jump: float | None = Field(None, description="Couriers: reward / jumps, ISK.")
+    # --- value (F010, issue 12); docs/value.md ---
+    estimated_value: float | None = Field(
+        None,
+        description="ISK: offered minus requested items at ESI market prices; a lower "
+        "bound when value_complete is false; null when unknown.",
+    )
+    value_complete: bool = Field(False, description="Every item had a market price.")
+    discount: float | None = Field(
+        None,
+        description="(value - price) / value (auctions: current bid or starting price); "
+        "null unless the value is complete.",
+    )
+    flags: list[FlagLine] = Field(default_factory=list, description="Scam/mistake flags.")
 
 
 class ContractPage(BaseModel):
@@ -369,6 +417,10 @@ class ItemLine(BaseModel):
     material_efficiency: int | None
     time_efficiency: int | None
     runs: int | None
+    # --- value breakdown (F010, issue 12) ---
+    unit_price: float | None = Field(None, description="ISK per unit; null when unknown.")
+    price_source: Literal["average", "adjusted"] | None = None
+    line_value: float | None = Field(None, description="quantity x unit_price, ISK.")
 
 
 class BidLine(BaseModel):
@@ -384,6 +436,9 @@ class ContractDetail(ContractSummary):
     items_status: str
     items: list[ItemLine] = Field(description="Every item, offered (is_included) and requested.")
     bids: list[BidLine]
+    buyout_discount: float | None = Field(
+        None, description="Auctions: (value - buyout) / value; null without a firm value."
+    )
 
 
 class TaxonomyType(BaseModel):

@@ -46,6 +46,8 @@ from hangar_bay.contracts.schemas import (
     TaxonomyType,
 )
 from hangar_bay.contracts.summary import summary_fields
+from hangar_bay.market.reads import prices_for
+from hangar_bay.market.value import ValuedItem, unit_price
 from hangar_bay.models import (
     Contract,
     ContractBid,
@@ -313,17 +315,24 @@ async def get_contract(
             .order_by(ContractBid.amount.desc(), ContractBid.bid_id)
         )
     ]
+    _price_items(items, await prices_for(session, sorted({i["type_id"] for i in items})))
+    summary = summary_fields(
+        contract,
+        now=now,
+        region_name=region_name,
+        issuer_name=issuer_name,
+        system_name=system_name,
+        items=items,
+        end=row,
+    )
+    buyout_discount = None
+    value = summary["estimated_value"]
+    if contract.type == "auction" and contract.buyout and summary["value_complete"] and value:
+        buyout_discount = (value - contract.buyout) / value if value > 0 else None
     return ContractDetail.model_validate(
         {
-            **summary_fields(
-                contract,
-                now=now,
-                region_name=region_name,
-                issuer_name=issuer_name,
-                system_name=system_name,
-                items=items,
-                end=row,
-            ),
+            **summary,
+            "buyout_discount": buyout_discount,
             "issuer_corporation_id": contract.issuer_corporation_id,
             "issuer_corporation_name": corporation_name,
             "for_corporation": contract.for_corporation,
@@ -332,6 +341,26 @@ async def get_contract(
             "bids": bids,
         }
     )
+
+
+def _price_items(items: list[dict[str, Any]], prices: Mapping[int, Mapping[str, Any]]) -> None:
+    """Add each item's value breakdown (unit price, its source, line value) in place."""
+    for item in items:
+        price = prices.get(item["type_id"], {})
+        unit, source = unit_price(
+            ValuedItem(
+                type_id=item["type_id"],
+                quantity=item["quantity"],
+                is_included=item["is_included"],
+                is_blueprint_copy=item["is_blueprint_copy"],
+                runs=item["runs"],
+                average_price=price.get("average_price"),
+                adjusted_price=price.get("adjusted_price"),
+            )
+        )
+        item["unit_price"] = unit
+        item["price_source"] = source
+        item["line_value"] = unit * item["quantity"] if unit is not None else None
 
 
 async def taxonomy(session: AsyncSession, *, now: dt.datetime | None = None) -> Taxonomy:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hangar_bay.contracts.query import SHIP_CATEGORY
+from hangar_bay.market.flags import described as described_flags
 from hangar_bay.models import as_utc
 
 
@@ -109,6 +110,11 @@ def summary_fields(
         "offered_count": offered,
         "requested_count": requested,
         **type_fields(contract, end),
+        # --- value (F010); docs/value.md ---
+        "estimated_value": contract.estimated_value,
+        "value_complete": bool(contract.value_complete),
+        "discount": contract.discount,
+        "flags": described_flags(contract.flags),
     }
 
 

@@ -20,6 +20,7 @@ from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.ingest.service import Ingestor
 from hangar_bay.ingest.sweep import SweepResult
+from hangar_bay.market.service import run_market_pass
 from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
@@ -178,6 +179,8 @@ async def run_once(
             results = await while_database_answers(
                 database, ingestor.sweep_many(region_ids, on_result=report, wait=True)
             )
+        # Prices, values and price history of what the sweeps brought (market/service.py).
+        await run_market_pass(ingestor)
         return PassSummary(
             results,
             time.monotonic() - started,

@@ -18,6 +18,7 @@ from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.state import AppState
 from hangar_bay.esi.errors import EsiError
 from hangar_bay.ingest.service import Ingestor
+from hangar_bay.market.service import run_market_pass
 from hangar_bay.models import utcnow
 from hangar_bay.settings import Settings
 
@@ -46,6 +47,8 @@ async def schedule(ingestor: Ingestor, stop: asyncio.Event) -> None:
     log.info("ingest_scheduler_started", regions=len(regions))
     while not stop.is_set():
         try:
+            # Market prices, values and price history, between sweeps (market/service.py).
+            await run_market_pass(ingestor)
             due, next_at = await ingestor.due_regions(regions)
             if due:
                 await ingestor.sweep_many(due)

@@ -44,6 +44,7 @@ from hangar_bay.esi.errors import EsiError
 from hangar_bay.ingest.scheduler import _sleep_or_stop
 from hangar_bay.ingest.service import Ingestor
 from hangar_bay.ingest.universe import Incomplete
+from hangar_bay.market.service import run_market_pass
 from hangar_bay.settings import Settings
 
 log = get_logger(__name__)
@@ -51,6 +52,9 @@ log = get_logger(__name__)
 SCHEDULER_LOCK = "ingest:scheduler"
 SCHEDULER_LOCK_SECONDS = 15.0
 SCHEDULER_TICK_SECONDS = 2.0
+
+
+MARKET_QUEUED = "market:queued"
 
 
 def queued_key(region_id: int) -> str:
@@ -67,6 +71,8 @@ class Queues:
     region_queue: str
     items_queue: str
     alerts: AlertTasks | None = None
+    # Prices, values, price history (market/service.py), queued by the leader.
+    market_pass: AsyncTaskiqDecoratedTask[[], Coroutine[Any, Any, int]] | None = None
 
 
 class _Context:
@@ -144,8 +150,24 @@ def build_queues(settings: Settings) -> Queues:
         except Incomplete:
             return -1
 
+    @regions.task(task_name="hangar_bay.market.market_pass")
+    async def market_pass() -> int:
+        ingestor = _ingestor()
+        try:
+            return (await run_market_pass(ingestor)).valued
+        finally:
+            await ingestor.cache.delete(MARKET_QUEUED)
+
     return Queues(
-        regions, items, sweep_region, items_batch, resolve_types, region_queue, items_queue, alerts
+        regions,
+        items,
+        sweep_region,
+        items_batch,
+        resolve_types,
+        region_queue,
+        items_queue,
+        alerts=alerts,
+        market_pass=market_pass,
     )
 
 
@@ -192,6 +214,7 @@ async def lead(ingestor: Ingestor, queues: Queues, stop: asyncio.Event) -> None:
                     )
                     if marker is not None:
                         await queues.sweep_region.kiq(region_id)
+                await _queue_market_pass(ingestor, queues)
                 await _observe_depth(ingestor, queues)
                 await _sleep_or_stop(stop, SCHEDULER_TICK_SECONDS)
                 if not await cache.extend_lock(lock, SCHEDULER_LOCK_SECONDS):
@@ -202,6 +225,18 @@ async def lead(ingestor: Ingestor, queues: Queues, stop: asyncio.Event) -> None:
             await _sleep_or_stop(stop, SCHEDULER_TICK_SECONDS)
         finally:
             await cache.release_lock(lock)
+
+
+async def _queue_market_pass(ingestor: Ingestor, queues: Queues) -> None:
+    # One queued at a time (a marker the task deletes when done); each pass is cheap
+    # when nothing changed.
+    if queues.market_pass is None:
+        return
+    marker = await ingestor.cache.acquire_lock(
+        MARKET_QUEUED, ingestor.settings.ingest_requeue_seconds
+    )
+    if marker is not None:
+        await queues.market_pass.kiq()
 
 
 async def _observe_depth(ingestor: Ingestor, queues: Queues) -> None:

@@ -56,6 +56,8 @@ COLUMNS: dict[str, Column] = {
         _col("bids", "Bids", numeric=True),
         _col("buyout", "Buyout", numeric=True),
         _col("price_per_ship", "Per ship", "price_per_ship", numeric=True, optional=True),
+        # Value (F010): the estimate and the discount badge; sorts biggest discount first.
+        _col("value", "Value", "-discount", numeric=True, css="value"),
         _col("location", "Location"),
         _col("route", "Route", css="route"),
         _col("region", "Region", optional=True),
@@ -77,11 +79,11 @@ COLUMNS: dict[str, Column] = {
 
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "ships": (
-        "what", "title", "type", "price", "price_per_ship", "location", "region", "volume",
-        "date_issued", "date_expired",
+        "what", "title", "type", "price", "price_per_ship", "value", "location", "region",
+        "volume", "date_issued", "date_expired",
     ),
     "auction": (
-        "what", "title", "current_bid", "bids", "buyout", "location", "region",
+        "what", "title", "current_bid", "bids", "buyout", "value", "location", "region",
         "date_issued", "date_expired",
     ),
     "courier": (
@@ -89,7 +91,7 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
         "reward_per_jump", "days_to_complete", "date_expired",
     ),
     "blueprints": (
-        "blueprint", "runs", "me", "te", "title", "price", "location", "region",
+        "blueprint", "runs", "me", "te", "title", "price", "value", "location", "region",
         "date_expired",
     ),
     "loan": (

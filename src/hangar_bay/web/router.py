@@ -34,6 +34,9 @@ from hangar_bay.contracts.schemas import (
 )
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.state import CacheDep, SessionDep, get_state
+from hangar_bay.market import reads as market_reads
+from hangar_bay.market.chart import price_chart
+from hangar_bay.market.router import MAX_DAYS
 from hangar_bay.models import utcnow
 from hangar_bay.web import format as fmt
 from hangar_bay.web.columns import LAYOUT_NAMES, columns_for, headers_for, layout_for
@@ -303,3 +306,46 @@ async def contract_page(
     return account.personal_response(
         templates, request, auth, html, media_type=HTML, max_age=DETAIL_MAX_AGE
     )
+
+
+# --- value (issue 12): a ship type's page with its price history ----------------------------
+
+
+@router.get("/types/{type_id}")
+async def type_page(request: Request, type_id: str, session: SessionDep) -> Response:
+    """Price history chart (server-rendered SVG) and table, market price, live contracts."""
+    days_raw = request.query_params.get("days", "90")
+    if not type_id.isdigit() or not 1 <= int(type_id) <= MAX_ID:
+        return error_page(
+            request,
+            422,
+            "That is not a type number",
+            [f"type_id: expected a positive whole number, got {type_id[:40]!r}"],
+        )
+    if not days_raw.isdigit() or not 1 <= int(days_raw) <= MAX_DAYS:
+        return error_page(
+            request, 422, "That is not a number of days", [f"days: from 1 to {MAX_DAYS}"]
+        )
+    info = await market_reads.type_info(session, int(type_id))
+    if info is None:
+        return error_page(
+            request, 404, "Type not found", [f"No type {type_id} has been seen by Hangar Bay."]
+        )
+    days = int(days_raw)
+    history = await market_reads.price_history(session, int(type_id), days)
+    live = await service.list_page(
+        session,
+        ContractFilters(type_id=[int(type_id)], ships_only=False, sort="price", size=25),
+    )
+    now = utcnow()
+    context = {
+        "t": info,
+        "days": days,
+        "history": history,
+        "chart": price_chart(history, fmt.isk),
+        "live": ContractPage.model_validate(live),
+        "ago": lambda moment: fmt.ago(moment, now),
+        "time_left": lambda moment: fmt.time_left(moment, now),
+        "browse": "/?" + ContractFilters(type_id=[int(type_id)]).query_string(),
+    }
+    return render(request, "type.html", context, status_code=200, max_age=DETAIL_MAX_AGE)

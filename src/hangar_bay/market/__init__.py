@@ -1,0 +1,1 @@
+"""Market prices, contract value and flags (F010), and ship price history (F011)."""
