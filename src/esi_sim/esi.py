@@ -205,7 +205,10 @@ class EsiApp:
             headers.append((b"cache-control", b"public"))
             if resp.etag is not None:
                 headers.append((b"etag", resp.etag.encode()))
-            if resp.expires is not None:
+            offset = self.sim.faults.expires_offset_seconds
+            if offset is not None:
+                headers.append((b"expires", http_date(now + offset).encode()))
+            elif resp.expires is not None:
                 headers.append((b"expires", http_date(resp.expires).encode()))
             if resp.last_modified is not None:
                 headers.append((b"last-modified", http_date(resp.last_modified).encode()))
@@ -295,13 +298,27 @@ class EsiApp:
                 return _error(
                     404, "Undefined 404 response. Original message: Requested page does not exist!"
                 )
-            body, tag = rs.page(page)
+            size = sim.faults.page_size
+            if size is not None:
+                pages = max(1, -(-len(rs.live) // size))
+                if page > pages:
+                    return _error(
+                        404,
+                        "Undefined 404 response. Original message: Requested page does not exist!",
+                    )
+                rows = rs.live[(page - 1) * size : page * size]
+                body = b"[" + b",".join(c.body for c in rows) + b"]"
+                tag = etag(body)
+            else:
+                body, tag = rs.page(page)
             t0 = sim.market.t0
             last = rs.snapshot_time(t0, rs.window)
             expires = rs.snapshot_time(t0, rs.window + 1)
         if sim.faults.flapping_pages:
             # Alternate between the true count and one more, request by request.
             pages += sim.region_request_number(region_id) % 2
+        if page in sim.faults.drop_x_pages:
+            return Resp(200, body, tag, expires, last, None)
         return Resp(200, body, tag, expires, last, pages)
 
     def _items(self, contract_id: int, page: int, now: float) -> Resp:
@@ -312,7 +329,7 @@ class EsiApp:
         if sim.streak_504(contract_id):
             return _error(504, _ERROR_BODIES[504], timeout=10)
         expires = math.floor(now) + 3600
-        if c.ends <= now:
+        if c.ends <= now or sim.items_204(contract_id):
             return Resp(204, b"", etag(b"ended:%d" % contract_id), expires, c.ends)
         pages = items_pages(sim.seed, c)
         if page > len(pages):
@@ -494,9 +511,10 @@ class EsiApp:
         if len(set(ids)) != len(ids):
             raise BadRequest("ids must not contain duplicates")
         idx = self._id_index()
+        unknown = set(self.sim.faults.unknown_names)
         out = []
         for i in ids:
-            hit = idx.get(i)
+            hit = None if i in unknown else idx.get(i)
             if hit is None:
                 # ESI fails the whole call on a single id it cannot resolve.
                 return _error(404, "Ensure all IDs are valid before resolving.")

@@ -9,16 +9,18 @@ returns the lookups the caller needs.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
 from hangar_bay.esi.client import EsiClient
 from hangar_bay.esi.errors import PermanentEsiError, TransientEsiError
+from hangar_bay.ingest.recheck import recheck_delay
 from hangar_bay.ingest.schemas import (
     CategoryInfo,
     ConstellationInfo,
@@ -36,9 +38,12 @@ from hangar_bay.models import (
     ItemCategory,
     ItemGroup,
     ItemType,
+    NameCheck,
     Region,
     SolarSystem,
     Station,
+    as_utc,
+    utcnow,
 )
 
 log = get_logger(__name__)
@@ -104,15 +109,25 @@ async def _gather_map(
 
 
 class Universe:
-    def __init__(self, database: Database, esi: EsiClient) -> None:
+    def __init__(
+        self,
+        database: Database,
+        esi: EsiClient,
+        *,
+        recheck_seconds: float = 300.0,
+        recheck_max_seconds: float = 3600.0,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.database = database
         self.writer = Writer(database)
         self.esi = esi
+        self.recheck_seconds = recheck_seconds
+        self.recheck_max_seconds = recheck_max_seconds
+        self.clock = clock
         self._types: dict[int, TypeFacts] = {}
         self._locations: dict[int, Location] = {}
-        # Ids ESI said it does not know, kept per process so they are not asked again.
+        # Type ids ESI said it does not know (static data: that answer is final).
         self._unknown_types: set[int] = set()
-        self._unknown_names: set[int] = set()
         self._lock = asyncio.Lock()
 
     async def _get_json(self, path: str, route: str) -> Any:
@@ -365,13 +380,30 @@ class Universe:
 
     # --- names ---------------------------------------------------------------------------
 
+    async def due_name_checks(self) -> list[int]:
+        """Ids /universe/names/ refused earlier whose re-check time has come."""
+        async with self.database.sessionmaker() as session:
+            return list(
+                (
+                    await session.execute(
+                        select(NameCheck.entity_id)
+                        .where(NameCheck.next_check_at <= self.clock())
+                        .limit(NAMES_BATCH)
+                    )
+                ).scalars()
+            )
+
     async def ensure_names(self, ids: Iterable[int]) -> None:
         """Store names for ``ids`` (characters, corporations, regions…) not yet known.
-        Raises :class:`Incomplete` when some batch could not be resolved now."""
-        wanted = {i for i in ids if i > 0} - self._unknown_names
+        An id ESI refuses (unknown to it for now: a character created minutes ago) is
+        remembered in ``name_checks`` and asked again from a growing delay on, by any
+        process. Raises :class:`Incomplete` when some batch could not be resolved now."""
+        wanted = {i for i in ids if i > 0}
         if not wanted:
             return
         known: set[int] = set()
+        waiting: dict[int, tuple[int, dt.datetime]] = {}
+        now = self.clock()
         async with self.database.sessionmaker() as session:
             for batch in chunks(sorted(wanted), 1000):
                 known.update(
@@ -381,7 +413,14 @@ class Universe:
                         )
                     ).scalars()
                 )
-        todo = sorted(wanted - known)
+            for batch in chunks(sorted(wanted - known), 1000):
+                for entity_id, attempts, next_at in await session.execute(
+                    select(NameCheck.entity_id, NameCheck.attempts, NameCheck.next_check_at).where(
+                        NameCheck.entity_id.in_(batch)
+                    )
+                ):
+                    waiting[entity_id] = (attempts, as_utc(next_at))
+        todo = sorted(i for i in wanted - known if i not in waiting or waiting[i][1] <= now)
         if not todo:
             return
         results = await asyncio.gather(
@@ -389,6 +428,7 @@ class Universe:
             return_exceptions=True,
         )
         rows: list[NameRow] = []
+        refused: list[int] = []
         failed = 0
         for result in results:
             if isinstance(result, TransientEsiError):
@@ -396,31 +436,62 @@ class Universe:
             elif isinstance(result, BaseException):
                 raise result
             else:
-                rows.extend(result)
+                rows.extend(result[0])
+                refused.extend(result[1])
         await self._save_names(rows)
+        await self._save_checks(refused, {r.id for r in rows} & waiting.keys(), waiting, now)
         if failed:
             raise Incomplete(f"{failed} name batches failed")
 
-    async def _names_batch(self, ids: list[int]) -> list[NameRow]:
-        """Resolve one batch; a 404 means some id is unknown to ESI, so split and retry
-        each half until the bad ids are isolated."""
+    async def _save_checks(
+        self,
+        refused: Sequence[int],
+        resolved: set[int],
+        waiting: dict[int, tuple[int, dt.datetime]],
+        now: dt.datetime,
+    ) -> None:
+        if not refused and not resolved:
+            return
+        rows = []
+        for entity_id in refused:
+            attempts = waiting.get(entity_id, (0, now))[0] + 1
+            delay = recheck_delay(attempts, self.recheck_seconds, self.recheck_max_seconds)
+            rows.append(
+                {"entity_id": entity_id, "attempts": attempts, "next_check_at": now + delay}
+            )
+        async with self.writer.session() as session:
+            await upsert(
+                session,
+                NameCheck.__table__,  # type: ignore[arg-type]
+                rows,
+                key=["entity_id"],
+                update=["attempts", "next_check_at"],
+            )
+            if resolved:
+                await session.execute(
+                    delete(NameCheck).where(NameCheck.entity_id.in_(sorted(resolved)))
+                )
+
+    async def _names_batch(self, ids: list[int]) -> tuple[list[NameRow], list[int]]:
+        """Resolve one batch: (names, ids ESI refused). ESI fails the whole call with 404
+        when it does not know one id, so split and retry each half until the refused
+        ids are isolated."""
         try:
             response = await self.esi.post("/universe/names/", route="names", json=ids)
         except PermanentEsiError as exc:
             if exc.status != 404:
                 raise TransientEsiError(str(exc), status=exc.status) from exc
             if len(ids) == 1:
-                self._unknown_names.add(ids[0])
                 log.info("esi_name_unknown", id=ids[0])
-                return []
+                return [], ids
             middle = len(ids) // 2
             left, right = await asyncio.gather(
                 self._names_batch(ids[:middle]), self._names_batch(ids[middle:])
             )
-            return left + right
+            return left[0] + right[0], left[1] + right[1]
         rows, _ = parse_rows(NameRow, response.data, what="names")
         asked = set(ids)
-        return [r for r in rows if r.id in asked]
+        return [r for r in rows if r.id in asked], []
 
     async def _save_names(self, rows: Sequence[NameRow]) -> None:
         if not rows:
