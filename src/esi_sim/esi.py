@@ -293,19 +293,13 @@ class EsiApp:
             return _error(404, "Region not found")
         with sim.lock:
             rs = sim.market.regions[region_id]
-            pages = rs.page_count
+            size = sim.faults.page_size
+            pages = rs.page_count if size is None else max(1, -(-len(rs.live) // size))
             if page > pages:
                 return _error(
                     404, "Undefined 404 response. Original message: Requested page does not exist!"
                 )
-            size = sim.faults.page_size
             if size is not None:
-                pages = max(1, -(-len(rs.live) // size))
-                if page > pages:
-                    return _error(
-                        404,
-                        "Undefined 404 response. Original message: Requested page does not exist!",
-                    )
                 rows = rs.live[(page - 1) * size : page * size]
                 body = b"[" + b",".join(c.body for c in rows) + b"]"
                 tag = etag(body)

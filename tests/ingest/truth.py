@@ -111,9 +111,7 @@ def mismatches(
         and contracts[cid].ended_at is not None
         and contracts[cid].items_status in ("gone", "forbidden")
     }
-    shown_hidden = {
-        cid for cid, c in live.items() if c.items_status in ("gone", "forbidden")
-    }
+    shown_hidden = {cid for cid, c in live.items() if c.items_status in ("gone", "forbidden")}
     if shown_hidden:
         problems.append(f"{len(shown_hidden)} contracts with unavailable items shown")
     expected = {cid: c for cid, c in expected.items() if cid not in hidden}
