@@ -46,7 +46,7 @@ def ingest_command(settings: Settings, *, once: bool, regions: Sequence[int]) ->
 
     summary = run_async(run_once(settings, regions))
     typer.echo(summary.line())
-    return 0 if summary.ok else 1
+    return summary.exit_code
 
 
 def worker_command(settings: Settings, *, scheduler: bool, concurrency: int) -> int:
