@@ -117,6 +117,8 @@ class FaultConfig(BaseModel):
     # Listing pages of this many contracts instead of ESI's 1,000 (multi-page regions at
     # tiny scale).
     page_size: int | None = Field(default=None, ge=1)
+    # Every listing page after the first repeats the previous page's last row.
+    duplicate_rows: bool = False
     # Listing pages (by number) whose 200 answers carry no X-Pages header.
     drop_x_pages: list[int] = Field(default_factory=list)
     # Every cached answer's Expires is Date plus this (negative: already expired).

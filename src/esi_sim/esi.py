@@ -299,8 +299,13 @@ class EsiApp:
                 return _error(
                     404, "Undefined 404 response. Original message: Requested page does not exist!"
                 )
-            if size is not None:
-                rows = rs.live[(page - 1) * size : page * size]
+            if size is not None or sim.faults.duplicate_rows:
+                step = size or PAGE_SIZE
+                rows = rs.live[(page - 1) * step : page * step]
+                if sim.faults.duplicate_rows and page > 1:
+                    # The previous page's last row again, as when the listing shifts
+                    # while it is being paged through.
+                    rows = [rs.live[(page - 1) * step - 1], *rows]
                 body = b"[" + b",".join(c.body for c in rows) + b"]"
                 tag = etag(body)
             else:

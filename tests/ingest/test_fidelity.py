@@ -205,6 +205,18 @@ async def test_missing_x_pages_never_delists(
     assert {c for c, row in after["contracts"].items() if row.ended_at is None} == live_before
 
 
+async def test_rows_repeated_across_pages_are_written_once(
+    database: Database, ingest_settings: Settings, sim: RunningSimulator
+) -> None:
+    listed = sim.sim.ground_truth(region_ids=[REGION])["contracts"]
+    sim.sim.set_faults(FaultConfig(page_size=-(-len(listed) // 3), duplicate_rows=True))
+    summary = await run_once(ingest_settings, [REGION], show_progress=False)
+    assert summary.ok, summary.line()
+    state = await database_state(database)
+    assert len(state["contracts"]) == len(listed)
+    assert mismatches(state, ground_truth(sim.sim, [REGION]), [REGION]) == []
+
+
 async def test_listing_older_than_stored_changes_nothing(
     database: Database, ingest_settings: Settings, sim: RunningSimulator
 ) -> None:
