@@ -339,65 +339,72 @@ class ItemsPart(SweepParts):
             if (status == "pending" and ended_at is None) or (status != "pending" and cid in listed)
         ]
 
-    async def _run_items(self, region_id: int, due: Sequence[int], progress: ProgressFn) -> int:
-        """Fetch and write ``due`` in batches; returns items written."""
+    async def _run_items(
+        self, region_id: int, due: Sequence[int], progress: ProgressFn
+    ) -> tuple[int, int]:
+        """Fetch and write ``due`` in batches: (items written, contracts left pending)."""
         run_batch = self.items_dispatch or self.items_batch
         # Two batches at a time locally, so one's writes overlap the other's requests;
         # more when batches are spread over workers.
         semaphore = asyncio.Semaphore(2 if self.items_dispatch is None else 16)
-        written_total = 0
+        totals = [0, 0]
 
         async def one(batch: Sequence[int]) -> None:
-            nonlocal written_total
             async with semaphore:
-                written, _ = await run_batch(list(batch))
-            written_total += written
+                written, left = await run_batch(list(batch))
+            totals[0] += written
+            totals[1] += left
             progress(region_id, "items", len(batch))
 
         await asyncio.gather(*(one(b) for b in chunks(due, self.settings.ingest_items_batch)))
-        return written_total
+        return totals[0], totals[1]
 
     async def _items(
         self, region_id: int, listed: set[int], result: SweepResult, progress: ProgressFn
     ) -> bool:
         due = await self._due_items(region_id, listed, first_round=True)
-        result.items_written += await self._run_items(region_id, due, progress)
+        written, left = await self._run_items(region_id, due, progress)
+        result.items_written += written
         # A burst of transient failures should not cost a whole pass: ask again for what
         # failed, after the others and with backoff (the governor keeps the error budget).
         delay = self.settings.ingest_items_retry_seconds
-        for _ in range(self.settings.ingest_items_retry_rounds):
+        rounds = self.settings.ingest_items_retry_rounds
+        while left and rounds:
+            rounds -= 1
             failed = await self._due_items(region_id, listed, first_round=False)
             if not failed:
+                left = 0
                 break
             log.info("items_retry", region_id=region_id, contracts=len(failed), delay=delay)
             await asyncio.sleep(delay)
             delay *= 2
-            result.items_written += await self._run_items(region_id, failed, progress)
-        await self._back_off_failed(region_id, listed)
+            written, left = await self._run_items(region_id, failed, progress)
+            result.items_written += written
+        if left:
+            await self._back_off_failed(region_id, listed)
         esi_now = self.esi.server_now()
         async with self.database.sessionmaker() as session:
-            live = (
-                Contract.region_id == region_id,
-                Contract.date_expired > esi_now,
-            )
-            result.items_pending = int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(Contract)
-                    .where(*live, Contract.ended_at.is_(None), Contract.items_status == "pending")
-                )
-                or 0
-            )
-            hidden = (
-                await session.execute(
-                    select(Contract.contract_id).where(
-                        *live,
-                        Contract.items_status.in_(UNAVAILABLE),
-                        Contract.ended_at.is_not(None),
+            # Still pending (failed now, or waiting for a later re-check) and hidden ones
+            # awaiting their re-check, in one query.
+            counts = dict(
+                (
+                    await session.execute(
+                        select(Contract.items_status, func.count())
+                        .where(
+                            Contract.region_id == region_id,
+                            Contract.date_expired > esi_now,
+                            ((Contract.items_status == "pending") & Contract.ended_at.is_(None))
+                            | (
+                                Contract.items_status.in_(UNAVAILABLE)
+                                & Contract.ended_at.is_not(None)
+                            ),
+                        )
+                        .group_by(Contract.items_status)
                     )
-                )
-            ).scalars()
-            result.items_unavailable = len(set(hidden) & listed)
+                ).all()
+            )
+        result.items_pending = int(counts.pop("pending", 0))
+        result.items_unavailable = int(sum(counts.values()))
         if result.items_pending:
             result.problems.append(f"{result.items_pending} contracts' items not fetched")
         return result.items_pending == 0
