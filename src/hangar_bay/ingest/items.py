@@ -16,27 +16,25 @@ Each items fetch ends in one of four outcomes:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.core.logging import get_logger
 from hangar_bay.esi.errors import EsiError, PermanentEsiError, TransientEsiError
+from hangar_bay.ingest.bids import BidsPart, bid_dicts, save_bids
 from hangar_bay.ingest.common import (
     UNAVAILABLE,
     ProgressFn,
-    SweepParts,
     SweepResult,
     map_bounded,
 )
-from hangar_bay.ingest.schemas import BidRow, ItemDict, parse_items, parse_rows
+from hangar_bay.ingest.schemas import BidRow, ItemDict, parse_items
 from hangar_bay.ingest.universe import Incomplete, TypeFacts
-from hangar_bay.ingest.writes import PageState, chunks, insert_items, load_pages, save_pages, upsert
-from hangar_bay.models import Contract, ContractBid
+from hangar_bay.ingest.writes import PageState, chunks, insert_items
+from hangar_bay.models import Contract
 
 log = get_logger(__name__)
 
@@ -74,31 +72,6 @@ _BACKOFF_UPDATE = (
 )
 
 
-def bids_url(contract_id: int) -> str:
-    return f"/contracts/public/bids/{contract_id}/"
-
-
-def _bid_rows(contract_id: int, bids: Sequence[BidRow] | None) -> list[dict[str, Any]]:
-    return [{"contract_id": contract_id, **bid.model_dump()} for bid in bids or []]
-
-
-async def _save_bids(
-    session: AsyncSession,
-    rows: Sequence[dict[str, Any]],
-    states: Sequence[PageState],
-    now: dt.datetime,
-) -> None:
-    """Bids and the validators of the pages they came from, in the caller's transaction."""
-    await upsert(
-        session,
-        ContractBid.__table__,  # type: ignore[arg-type]
-        rows,
-        key=["bid_id"],
-        update=["date_bid", "amount"],
-    )
-    await save_pages(session, states, now)
-
-
 @dataclass
 class _ItemsOutcome:
     contract_id: int
@@ -108,11 +81,7 @@ class _ItemsOutcome:
     bids_state: PageState | None = None
 
 
-# Bids (None: unchanged since stored) and the validators to store.
-BidsAnswer = tuple[list[BidRow] | None, PageState | None]
-
-
-class ItemsPart(SweepParts):
+class ItemsPart(BidsPart):
     async def _fetch_paged(self, path: str, route: str) -> tuple[int, list[Any]]:
         first = await self.esi.get(path, route=route)
         if first.status == 204:
@@ -150,36 +119,6 @@ class ItemsPart(SweepParts):
             except EsiError:
                 return _ItemsOutcome(contract_id, "failed")
         return outcome
-
-    async def _fetch_bids(self, contract_id: int, stored: PageState | None) -> BidsAnswer:
-        """One auction's bids. A 404 or 204 is stored as "no bids" with its time, so the
-        same sweep does not ask again (each 404 costs the error budget)."""
-        url = bids_url(contract_id)
-        try:
-            response = await self.esi.get(
-                url, route="bids", etag=stored.etag if stored is not None else None
-            )
-        except PermanentEsiError:
-            return [], PageState(url, None, None, self.floor_expires(None), None)
-        expires = self.floor_expires(response.expires)
-        if response.status == 304:
-            return None, PageState(
-                url,
-                response.etag or (stored.etag if stored else None),
-                response.last_modified,
-                expires,
-                None,
-            )
-        if response.status == 204:
-            return [], PageState(url, None, response.last_modified, expires, None)
-        data = response.data
-        if (response.pages or 1) > 1:
-            for n in range(2, (response.pages or 1) + 1):
-                more = await self.esi.get(url, route="bids", page=n)
-                if isinstance(more.data, list):
-                    data = [*data, *more.data]
-        rows, _ = parse_rows(BidRow, data, what="bid")
-        return rows, PageState(url, response.etag, response.last_modified, expires, None)
 
     async def items_batch(self, contract_ids: Sequence[int]) -> tuple[int, int]:
         """Fetch and write the items of one batch of contracts: (items written, contracts
@@ -296,12 +235,12 @@ class ItemsPart(SweepParts):
                     "b_search_text": text,
                 }
             )
-            bid_rows.extend(_bid_rows(cid, outcome.bids))
+            bid_rows.extend(bid_dicts(cid, outcome.bids))
             if outcome.bids_state is not None:
                 bid_states.append(outcome.bids_state)
         async with self.writer.session() as session:
             await insert_items(session, item_rows)
-            await _save_bids(session, bid_rows, bid_states, now)
+            await save_bids(session, bid_rows, bid_states, now)
             # Core executemany: the ORM's bulk update by primary key spent more CPU
             # assembling parameters than the database spent on the rows.
             if fetched:
@@ -360,9 +299,18 @@ class ItemsPart(SweepParts):
         return totals[0], totals[1]
 
     async def _items(
-        self, region_id: int, listed: set[int], result: SweepResult, progress: ProgressFn
+        self,
+        region_id: int,
+        listed: set[int],
+        result: SweepResult,
+        progress: ProgressFn,
+        settled: bool = False,
     ) -> bool:
+        """The items phase. ``settled``: the previous sweep was complete, so no contract
+        waits for a later re-check of failed items (nothing due now means none pending)."""
         due = await self._due_items(region_id, listed, first_round=True)
+        if settled and not due:
+            return True
         written, left = await self._run_items(region_id, due, progress)
         result.items_written += written
         # A burst of transient failures should not cost a whole pass: ask again for what
@@ -440,57 +388,3 @@ class ItemsPart(SweepParts):
             )
         async with self.writer.session() as session:
             await session.execute(_BACKOFF_UPDATE, rows)
-
-    async def _refresh_bids(self, region_id: int, result: SweepResult, since: dt.datetime) -> bool:
-        """Re-read (conditionally) the bids of live auctions whose stored copy expired,
-        except those read since ``since`` (this sweep's start): at most once per sweep."""
-        async with self.database.sessionmaker() as session:
-            auctions = list(
-                (
-                    await session.execute(
-                        select(Contract.contract_id).where(
-                            Contract.region_id == region_id,
-                            Contract.ended_at.is_(None),
-                            Contract.type == "auction",
-                            Contract.items_status == "fetched",
-                            Contract.date_expired > self.esi.server_now(),
-                        )
-                    )
-                ).scalars()
-            )
-            states = await load_pages(session, [bids_url(c) for c in auctions])
-        now = self.esi.server_now()
-
-        def due(contract_id: int) -> bool:
-            state = states.get(bids_url(contract_id))
-            if state is None:
-                return True
-            read = state.fetched_at
-            return not state.fresh(now) and (read is None or read < since)
-
-        wanted = [c for c in auctions if due(c)]
-        ok = True
-        for batch in chunks(wanted, self.settings.ingest_items_batch):
-
-            async def refresh(contract_id: int) -> BidsAnswer | EsiError:
-                try:
-                    return await self._fetch_bids(contract_id, states.get(bids_url(contract_id)))
-                except EsiError as exc:
-                    return exc
-
-            answers = await map_bounded(refresh, batch, self.esi.max_concurrency)
-            rows: list[dict[str, Any]] = []
-            new_states: list[PageState] = []
-            for cid, answer in zip(batch, answers, strict=True):
-                if isinstance(answer, EsiError):
-                    ok = False
-                    continue
-                bids, state = answer
-                rows.extend(_bid_rows(cid, bids))
-                if state is not None:
-                    new_states.append(state)
-            async with self.writer.session() as session:
-                await _save_bids(session, rows, new_states, self.clock())
-        if not ok:
-            result.problems.append("some bids could not be refreshed")
-        return ok

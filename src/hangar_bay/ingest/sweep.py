@@ -33,6 +33,7 @@ from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.client import EsiClient
 from hangar_bay.esi.errors import PermanentEsiError, TransientEsiError
+from hangar_bay.ingest.bids import bids_url
 from hangar_bay.ingest.common import (
     ItemsDispatch,
     Previous,
@@ -41,7 +42,7 @@ from hangar_bay.ingest.common import (
     map_bounded,
     noop_progress,
 )
-from hangar_bay.ingest.items import ItemsPart, bids_url
+from hangar_bay.ingest.items import ItemsPart
 from hangar_bay.ingest.listing import (
     CONTRACT_COLUMNS,
     ListingInconsistent,
@@ -160,7 +161,9 @@ class RegionSweeper(ListingPart, ItemsPart):
                 await self._delist(region_id, listed, result, previous, unchanged)
             else:
                 result.problems.extend(f"not delisted: {d}" for d in listing.doubts)
-            items_ok = await self._items(region_id, listed, result, progress)
+            items_ok = await self._items(
+                region_id, listed, result, progress, settled=previous.complete
+            )
             bids_ok = True
             if self.settings.ingest_refresh_bids:
                 bids_ok = await self._refresh_bids(region_id, result, attempt_at)
