@@ -47,12 +47,11 @@ CONTRACT_COLUMNS = (
     "start_security",
     "start_location_name",
     "start_is_structure",
-    "end_system_id",
-    "end_security",
-    "end_location_name",
-    "end_is_structure",
     "last_seen_at",
 )
+# A courier's destination, resolved as the start is. Apart from CONTRACT_COLUMNS, whose
+# order bench/query.py follows when it seeds rows.
+END_COLUMNS = ("end_system_id", "end_security", "end_location_name", "end_is_structure")
 
 _contracts = cast(Table, Contract.__table__)
 
@@ -298,7 +297,7 @@ class ListingPart(SweepParts):
                     table,  # type: ignore[arg-type]
                     rows,
                     key=["contract_id"],
-                    update=CONTRACT_COLUMNS,
+                    update=(*CONTRACT_COLUMNS, *END_COLUMNS),
                     extra_set={"ended_at": ended_at},
                 )
                 if locations_ok:
