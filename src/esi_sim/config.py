@@ -89,6 +89,25 @@ class RateLimit(BaseModel):
         return v
 
 
+class ErrorBurst(BaseModel):
+    """A short outage: ``length`` consecutive requests on ``route`` answer ``status``,
+    starting after ``after`` requests on that route (counted since the faults were set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    route: str = "items"
+    after: int = Field(default=0, ge=0)
+    length: int = Field(default=130, ge=1)
+    status: int = Field(default=503, ge=500, le=599)
+
+    @field_validator("route")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in ROUTE_NAMES:
+            raise ValueError(f"unknown route {v!r}")
+        return v
+
+
 class FaultConfig(BaseModel):
     """Faults on demand. Maps are keyed by route name (see ROUTE_NAMES) or "*".
 
@@ -108,6 +127,22 @@ class FaultConfig(BaseModel):
     # contract_id -> number of consecutive 504s its items/bids routes answer before
     # recovering; a negative count means "until the faults are cleared".
     contract_504_streaks: dict[int, int] = Field(default_factory=dict)
+    # contract_id -> number of 204 answers its items route gives although the contract is
+    # still listed (ESI's view of it lagging); negative: until the faults are cleared.
+    items_204: dict[int, int] = Field(default_factory=dict)
+    error_burst: ErrorBurst | None = None
+    # Listing pages of this many contracts instead of ESI's 1,000 (multi-page regions at
+    # tiny scale).
+    page_size: int | None = Field(default=None, ge=1)
+    # Every listing page after the first repeats the previous page's last row.
+    duplicate_rows: bool = False
+    # Listing pages (by number) whose 200 answers carry no X-Pages header.
+    drop_x_pages: list[int] = Field(default_factory=list)
+    # Every cached answer's Expires is Date plus this (negative: already expired).
+    expires_offset_seconds: float | None = None
+    # Ids /universe/names/ does not know yet (a just-created character): a call holding
+    # one fails whole with 404, as ESI's does.
+    unknown_names: list[int] = Field(default_factory=list)
     # ESI down: every ESI route answers 503 or 502, or the connection breaks mid-response.
     down: DownMode | None = None
     rate_limit: RateLimit | None = None

@@ -206,7 +206,10 @@ class EsiApp:
             headers.append((b"cache-control", b"public"))
             if resp.etag is not None:
                 headers.append((b"etag", resp.etag.encode()))
-            if resp.expires is not None:
+            offset = self.sim.faults.expires_offset_seconds
+            if offset is not None:
+                headers.append((b"expires", http_date(now + offset).encode()))
+            elif resp.expires is not None:
                 headers.append((b"expires", http_date(resp.expires).encode()))
             if resp.last_modified is not None:
                 headers.append((b"last-modified", http_date(resp.last_modified).encode()))
@@ -295,18 +298,31 @@ class EsiApp:
             return _error(404, "Region not found")
         with sim.lock:
             rs = sim.market.regions[region_id]
-            pages = rs.page_count
+            size = sim.faults.page_size
+            pages = rs.page_count if size is None else max(1, -(-len(rs.live) // size))
             if page > pages:
                 return _error(
                     404, "Undefined 404 response. Original message: Requested page does not exist!"
                 )
-            body, tag = rs.page(page)
+            if size is not None or sim.faults.duplicate_rows:
+                step = size or PAGE_SIZE
+                rows = rs.live[(page - 1) * step : page * step]
+                if sim.faults.duplicate_rows and page > 1:
+                    # The previous page's last row again, as when the listing shifts
+                    # while it is being paged through.
+                    rows = [rs.live[(page - 1) * step - 1], *rows]
+                body = b"[" + b",".join(c.body for c in rows) + b"]"
+                tag = etag(body)
+            else:
+                body, tag = rs.page(page)
             t0 = sim.market.t0
             last = rs.snapshot_time(t0, rs.window)
             expires = rs.snapshot_time(t0, rs.window + 1)
         if sim.faults.flapping_pages:
             # Alternate between the true count and one more, request by request.
             pages += sim.region_request_number(region_id) % 2
+        if page in sim.faults.drop_x_pages:
+            return Resp(200, body, tag, expires, last, None)
         return Resp(200, body, tag, expires, last, pages)
 
     def _items(self, contract_id: int, page: int, now: float) -> Resp:
@@ -317,7 +333,7 @@ class EsiApp:
         if sim.streak_504(contract_id):
             return _error(504, _ERROR_BODIES[504], timeout=10)
         expires = math.floor(now) + 3600
-        if c.ends <= now:
+        if c.ends <= now or sim.items_204(contract_id):
             return Resp(204, b"", etag(b"ended:%d" % contract_id), expires, c.ends)
         pages = items_pages(sim.seed, c)
         if page > len(pages):
@@ -507,9 +523,10 @@ class EsiApp:
         if len(set(ids)) != len(ids):
             raise BadRequest("ids must not contain duplicates")
         idx = self._id_index()
+        unknown = set(self.sim.faults.unknown_names)
         out = []
         for i in ids:
-            hit = idx.get(i)
+            hit = None if i in unknown else idx.get(i)
             if hit is None:
                 # ESI fails the whole call on a single id it cannot resolve.
                 return _error(404, "Ensure all IDs are valid before resolving.")

@@ -93,6 +93,7 @@ class Simulator:
         self.stats = Stats()
         self._route_requests: dict[str, int] = defaultdict(int)
         self._streaks: dict[int, int] = dict(self.faults.contract_504_streaks)
+        self._items_204: dict[int, int] = dict(self.faults.items_204)
         self._err_window = -1
         self._err_count = 0
         self._rl_window = -1
@@ -119,6 +120,7 @@ class Simulator:
         with self.lock:
             self.faults = parsed
             self._streaks = dict(parsed.contract_504_streaks)
+            self._items_204 = dict(parsed.items_204)
             self._route_requests.clear()
             self._rl_window, self._rl_used = -1, 0
         return parsed
@@ -136,6 +138,13 @@ class Simulator:
             f = self.faults
             n = self._route_requests[route]
             self._route_requests[route] = n + 1
+        burst = f.error_burst
+        if (
+            burst is not None
+            and burst.route == route
+            and burst.after <= n < burst.after + burst.length
+        ):
+            return FaultDecision(error_status=burst.status)
         if not (f.error_rate or f.latency or f.empty_200_rate or f.truncated_json_rate):
             return FaultDecision()
         rng = random.Random(mix(self.seed, ROUTE_NAMES.index(route), n))
@@ -160,6 +169,16 @@ class Simulator:
                 return False
             if left > 0:
                 self._streaks[contract_id] = left - 1
+            return True
+
+    def items_204(self, contract_id: int) -> bool:
+        """Whether this items request answers 204 although the contract is listed."""
+        with self.lock:
+            left = self._items_204.get(contract_id)
+            if left is None or left == 0:
+                return False
+            if left > 0:
+                self._items_204[contract_id] = left - 1
             return True
 
     def region_request_number(self, region_id: int) -> int:
@@ -249,6 +268,13 @@ class Simulator:
         row["start_system_id"] = system_id
         row["start_security_status"] = sec
         row["start_location_name"] = loc_name
+        end_id = row.get("end_location_id")
+        end_system, end_sec, end_name = (
+            self.location_facts(end_id) if end_id else (None, None, None)
+        )
+        row["end_system_id"] = end_system
+        row["end_security_status"] = end_sec
+        row["end_location_name"] = end_name
         row["issuer_name"] = self.people.characters.get(c.issuer_id, "")
         return row
 

@@ -326,8 +326,21 @@ class Contract(Base):
     start_security: Mapped[float | None] = mapped_column(Double)
     start_location_name: Mapped[str | None] = mapped_column(String(200))
     start_is_structure: Mapped[bool] = mapped_column(Boolean, default=False)
-    # pending → fetched | gone (204) | forbidden (403/404) | none (courier/loan)
+    # The same for a courier's destination.
+    end_system_id: Mapped[int | None] = mapped_column(BigInteger)
+    end_security: Mapped[float | None] = mapped_column(Double)
+    end_location_name: Mapped[str | None] = mapped_column(String(200))
+    end_is_structure: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    # pending → fetched | gone (204) | forbidden (403/404) | none (courier/loan).
+    # gone/forbidden while still listed: hidden (ended_at set, most likely accepted) and
+    # asked again from items_next_check_at on, at a growing interval.
     items_status: Mapped[str] = mapped_column(String(12), default="pending")
+    # Item fetches that ended without an answer to keep (failed after the in-pass
+    # retries, or "not available"), and when to ask next (None: at once).
+    items_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    items_next_check_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     is_ship_contract: Mapped[bool] = mapped_column(Boolean, default=False)
     ship_count: Mapped[int] = mapped_column(Integer, default=0)
     # Text search haystack: title, item names, location name (lower-cased).
@@ -574,6 +587,18 @@ class PriceDaily(Base):
 
 
 # --- ingestion bookkeeping ----------------------------------------------------------------
+
+
+class NameCheck(Base):
+    """An id ``POST /universe/names/`` refused (unknown to ESI for now, e.g. a character
+    created minutes ago): asked again from ``next_check_at`` on, at a growing interval.
+    In the database so restarts and every worker share it."""
+
+    __tablename__ = "name_checks"
+
+    entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    next_check_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class EsiPage(Base):

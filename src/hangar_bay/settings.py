@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     ingest_refresh_bids: bool = True
     # How long a failed region waits before it is due again, in seconds.
     ingest_retry_failed_seconds: float = Field(default=300.0, gt=0)
+    # First delay before asking again about a contract whose items ESI said were not
+    # available (204/403/404) or kept failing, and about an id /universe/names/ refused;
+    # it doubles per attempt up to ingest_recheck_max_seconds.
+    ingest_recheck_seconds: float = Field(default=300.0, ge=0)
+    ingest_recheck_max_seconds: float = Field(default=3600.0, ge=0)
+    # Item and bid fetches that failed transiently are retried within the same sweep:
+    # up to this many rounds, the first after ingest_items_retry_seconds, then doubling.
+    ingest_items_retry_rounds: int = Field(default=4, ge=0, le=10)
+    ingest_items_retry_seconds: float = Field(default=5.0, ge=0)
+    # Floor on the re-poll interval of every cached ESI route, whatever Expires says
+    # (Expires at or before Date happens); up to 10 % jitter is added.
+    esi_min_poll_seconds: float = Field(default=60.0, ge=0)
     # A region's sweep lock lives this long unless its holder extends it (a killed
     # process blocks the region at most this long).
     ingest_lock_seconds: float = Field(default=30.0, ge=1)

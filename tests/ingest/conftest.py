@@ -26,6 +26,7 @@ def sim_settings(settings: Settings, base_url: str, **overrides: object) -> Sett
         esi_max_requests_per_second=5000.0,
         esi_max_concurrency=16,
         esi_backoff_base_seconds=0.01,
+        ingest_items_retry_seconds=0.01,
         ingest_region_concurrency=4,
         # Each test gets cache keys of its own (locks, pause, generation).
         cache_prefix=f"hbtest:{uuid.uuid4().hex[:8]}:",

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from esi_sim.config import FaultConfig, Latency
 from esi_sim.testing import RunningSimulator
 from hangar_bay.core.database import Database
-from hangar_bay.models import Contract, ContractItem
+from hangar_bay.models import Contract, ContractItem, EsiPage
 from hangar_bay.settings import Settings
 from tests.ingest.truth import database_state, ground_truth, mismatches
 
@@ -65,9 +65,23 @@ async def test_once_exit_codes_and_summary(
         == []
     )
     bad = await run_cli(env, "--region", "10000002", "--region", "19999999")
-    assert bad.returncode == 1
+    assert bad.returncode == 4  # failed: a region without a usable listing
     assert "1/2 regions complete" in bad.stdout
     assert "19999999" in bad.stdout
+    # Partial: one contract's items still failing after the in-pass retries.
+    live = sim.sim.ground_truth(live_only=True, region_ids=[10000043])["contracts"]
+    stuck = next(c["contract_id"] for c in live if c["type"] == "item_exchange")
+    sim.sim.set_faults(FaultConfig(contract_504_streaks={stuck: -1}))
+    async with database.session() as session:
+        await session.execute(update(EsiPage).values(expires=None))
+        await session.execute(
+            update(Contract).where(Contract.contract_id == stuck).values(items_status="pending")
+        )
+    partial = await run_cli(
+        dict(env, HANGAR_INGEST_ITEMS_RETRY_SECONDS="0.01"), "--region", "10000043"
+    )
+    sim.sim.clear_faults()
+    assert partial.returncode == 3, partial.stdout[-2000:]
 
 
 async def test_refuses_real_esi_without_contact(settings: Settings) -> None:

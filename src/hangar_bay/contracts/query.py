@@ -22,7 +22,6 @@ from hangar_bay.models import (
     ItemType,
     Route,
     SolarSystem,
-    Station,
 )
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -33,20 +32,19 @@ HIGH_SEC = 0.45
 WORMHOLE_SYSTEMS = (31_000_000, 32_000_000)
 
 
-# A courier's destination: its station (ingestion stores NPC stations; player structures
-# stay unknown), that station's system, and the route between the two systems.
-EndStation = aliased(Station, name="end_station")
+# A courier's destination system (ingestion stores it on the contract; player structures
+# stay unknown) and the route between the two systems.
 EndSystem = aliased(SolarSystem, name="end_system")
 ROUTE_SORTS = frozenset({"jumps", "reward_per_jump"})
 
 
 def with_route(stmt: S) -> S:
-    """``stmt`` joined to the destination station and the route's jumps (outer joins)."""
-    return stmt.outerjoin(EndStation, EndStation.station_id == Contract.end_location_id).outerjoin(
+    """``stmt`` joined to the route's jumps between the contract's two systems (outer)."""
+    return stmt.outerjoin(
         Route,
         and_(
             Route.origin_system_id == Contract.start_system_id,
-            Route.destination_system_id == EndStation.system_id,
+            Route.destination_system_id == Contract.end_system_id,
         ),
     )
 

@@ -26,7 +26,6 @@ from sqlalchemy.orm import aliased
 from hangar_bay.contracts.query import (
     ROUTE_SORTS,
     SHIP_CATEGORY,
-    EndStation,
     EndSystem,
     S,
     filter_conditions,
@@ -63,17 +62,12 @@ from hangar_bay.models import (
     utcnow,
 )
 
-DESTINATION_COLUMNS = (
-    EndStation.name.label("end_location_name"),
-    EndStation.system_id.label("end_system_id"),
-    EndSystem.name.label("end_system_name"),
-    EndSystem.security_status.label("end_security"),
-    Route.jumps.label("jumps"),
-)
+# The destination's station, system id and security are the contract's own columns.
+DESTINATION_COLUMNS = (EndSystem.name.label("end_system_name"), Route.jumps.label("jumps"))
 
 
 def _with_destination(stmt: S) -> S:
-    return with_route(stmt).outerjoin(EndSystem, EndSystem.system_id == EndStation.system_id)
+    return with_route(stmt).outerjoin(EndSystem, EndSystem.system_id == Contract.end_system_id)
 
 
 _ITEM_KEYS = (

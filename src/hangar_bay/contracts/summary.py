@@ -119,9 +119,9 @@ def summary_fields(
 
 
 def type_fields(contract: Any, end: Any) -> dict[str, Any]:
-    """The auction and courier fields of a summary (``end``: a row carrying the
-    destination's ``end_location_name``, ``end_system_id``, ``end_system_name``,
-    ``end_security`` and the route's ``jumps``, or ``None``)."""
+    """The auction and courier fields of a summary. The destination's station, system and
+    security are stored on the contract by ingestion; ``end`` is a row carrying the
+    destination system's ``end_system_name`` and the route's ``jumps``, or ``None``."""
     is_auction = contract.type == "auction"
     jumps = getattr(end, "jumps", None)
     reward, volume = contract.reward, contract.volume
@@ -132,10 +132,10 @@ def type_fields(contract: Any, end: Any) -> dict[str, Any]:
         if is_auction
         else None,
         "bid_count": contract.bid_count or 0,
-        "end_location_name": getattr(end, "end_location_name", None),
-        "end_system_id": getattr(end, "end_system_id", None),
+        "end_location_name": contract.end_location_name,
+        "end_system_id": contract.end_system_id,
         "end_system_name": getattr(end, "end_system_name", None),
-        "end_security": getattr(end, "end_security", None),
+        "end_security": contract.end_security,
         "jumps": jumps,
         "reward_per_m3": reward / volume if reward is not None and volume else None,
         "reward_per_jump": reward / jumps if reward is not None and jumps else None,

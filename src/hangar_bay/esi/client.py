@@ -219,6 +219,10 @@ class EsiClient:
     def to_local(self, server_time: dt.datetime) -> dt.datetime:
         return server_time - dt.timedelta(seconds=self.clock_offset or 0.0)
 
+    def to_server(self, local_time: dt.datetime) -> dt.datetime:
+        """One of our times on ESI's clock (the inverse of :meth:`to_local`)."""
+        return local_time + dt.timedelta(seconds=self.clock_offset or 0.0)
+
     async def learn_clock(self) -> None:
         """Read ESI's clock once (from ``/status/``) before judging stored expiry times."""
         if self.clock_offset is not None:

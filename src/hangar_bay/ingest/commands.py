@@ -60,7 +60,7 @@ def ingest_command(settings: Settings, *, once: bool, regions: Sequence[int]) ->
         typer.echo(f"hangar-bay: ingest stopped: {exc}", err=True)
         return 1
     typer.echo(summary.line())
-    return 0 if summary.ok else 1
+    return summary.exit_code
 
 
 def worker_command(settings: Settings, *, scheduler: bool, concurrency: int) -> int:

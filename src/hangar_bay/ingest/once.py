@@ -90,6 +90,11 @@ async def while_database_answers(database: Database, work: Awaitable[T]) -> T:
             await asyncio.gather(task, return_exceptions=True)
 
 
+EXIT_COMPLETE = 0
+EXIT_PARTIAL = 3
+EXIT_FAILED = 4
+
+
 @dataclass
 class PassSummary:
     results: list[SweepResult]
@@ -102,6 +107,18 @@ class PassSummary:
     @property
     def ok(self) -> bool:
         return bool(self.results) and all(r.complete for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        """``ingest --once``'s exit status: 0 every region complete; 3 partial (some
+        contracts, names or locations still pending after the in-pass retries; a later
+        pass picks them up); 4 failed (some region had no usable listing, or there was
+        nothing to sweep). 2 is left for configuration errors."""
+        if self.ok:
+            return EXIT_COMPLETE
+        if not self.results or any(r.outcome in ("failed", "locked") for r in self.results):
+            return EXIT_FAILED
+        return EXIT_PARTIAL
 
     def line(self) -> str:
         done = sum(1 for r in self.results if r.complete)

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
+from hangar_bay.contracts.query import WORMHOLE_SYSTEMS
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
 from hangar_bay.esi.client import EsiClient
 from hangar_bay.esi.errors import EsiError, PermanentEsiError
 from hangar_bay.ingest.sweep import map_bounded
 from hangar_bay.ingest.writes import upsert
-from hangar_bay.models import Contract, Route, Station, utcnow
+from hangar_bay.models import Contract, Route, utcnow
 
 log = get_logger(__name__)
 
@@ -39,15 +40,13 @@ async def missing_pairs(
     database: Database, *, region_id: int | None, now: dt.datetime, limit: int
 ) -> list[tuple[int, int]]:
     """(origin, destination) system pairs of live couriers with no stored route."""
-    end = Station
     stmt = (
-        select(Contract.start_system_id, end.system_id)
-        .join(end, end.station_id == Contract.end_location_id)
+        select(Contract.start_system_id, Contract.end_system_id)
         .outerjoin(
             Route,
             and_(
                 Route.origin_system_id == Contract.start_system_id,
-                Route.destination_system_id == end.system_id,
+                Route.destination_system_id == Contract.end_system_id,
             ),
         )
         .where(
@@ -55,6 +54,7 @@ async def missing_pairs(
             Contract.ended_at.is_(None),
             Contract.date_expired > now,
             Contract.start_system_id.is_not(None),
+            Contract.end_system_id.is_not(None),
             Route.origin_system_id.is_(None),
         )
         .distinct()
@@ -64,12 +64,19 @@ async def missing_pairs(
         stmt = stmt.where(Contract.region_id == region_id)
     async with database.sessionmaker() as session:
         rows = await session.execute(stmt)
-        return [(o, d) for o, d in rows if o is not None]
+        return [(o, d) for o, d in rows if o is not None and d is not None]
+
+
+def _in_wormhole_space(system_id: int) -> bool:
+    return WORMHOLE_SYSTEMS[0] <= system_id < WORMHOLE_SYSTEMS[1]
 
 
 async def _jumps(esi: EsiClient, origin: int, destination: int) -> Any:
     if origin == destination:
         return 0
+    if _in_wormhole_space(origin) or _in_wormhole_space(destination):
+        # No stargate reaches J-space: ESI would answer 404, which costs the error budget.
+        return None
     try:
         response = await esi.get(route_url(origin, destination), route="route")
     except PermanentEsiError as exc:

@@ -46,7 +46,13 @@ class Ingestor:
     after_sweeps: Callable[[], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
-        self.universe = Universe(self.database, self.esi)
+        self.universe = Universe(
+            self.database,
+            self.esi,
+            recheck_seconds=self.settings.ingest_recheck_seconds,
+            recheck_max_seconds=self.settings.ingest_recheck_max_seconds,
+            clock=self.clock,
+        )
         self.sweeper = RegionSweeper(
             self.database,
             self.cache,

@@ -9,7 +9,8 @@ returns the lookups the caller needs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -19,32 +20,32 @@ from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
 from hangar_bay.esi.client import EsiClient
 from hangar_bay.esi.errors import PermanentEsiError, TransientEsiError
+from hangar_bay.ingest.names import NAMES_BATCH, Incomplete, NamesPart
 from hangar_bay.ingest.schemas import (
     CategoryInfo,
     ConstellationInfo,
     GroupInfo,
-    NameRow,
     StationInfo,
     SystemInfo,
     TypeInfo,
     parse_one,
-    parse_rows,
 )
 from hangar_bay.ingest.writes import Writer, chunks, upsert
 from hangar_bay.models import (
-    EntityName,
     ItemCategory,
     ItemGroup,
     ItemType,
-    Region,
     SolarSystem,
     Station,
+    utcnow,
 )
 
 log = get_logger(__name__)
 
+# Incomplete and NAMES_BATCH moved to names.py; importers still find them here.
+__all__ = ["NAMES_BATCH", "Incomplete", "NamesPart"]
+
 SHIP_CATEGORY_ID = 6
-NAMES_BATCH = 1000
 NPC_STATIONS = range(60_000_000, 70_000_000)
 SYSTEMS = range(30_000_000, 33_000_000)
 # Player structures (and anything else this large) need auth and break /universe/names/.
@@ -76,10 +77,6 @@ STRUCTURE = Location(None, None, None, True)
 UNKNOWN = Location(None, None, None, False)
 
 
-class Incomplete(Exception):
-    """Some static data could not be fetched now (transient); the sweep is not complete."""
-
-
 async def _gather_map(
     keys: Iterable[K], fetch: Callable[[K], Awaitable[T | None]]
 ) -> tuple[dict[K, T], set[K], set[K]]:
@@ -103,16 +100,28 @@ async def _gather_map(
     return found, missing, failed
 
 
-class Universe:
-    def __init__(self, database: Database, esi: EsiClient) -> None:
+class Universe(NamesPart):
+    """Types, locations and (through :class:`NamesPart`) entity names."""
+
+    def __init__(
+        self,
+        database: Database,
+        esi: EsiClient,
+        *,
+        recheck_seconds: float = 300.0,
+        recheck_max_seconds: float = 3600.0,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.database = database
         self.writer = Writer(database)
         self.esi = esi
+        self.recheck_seconds = recheck_seconds
+        self.recheck_max_seconds = recheck_max_seconds
+        self.clock = clock
         self._types: dict[int, TypeFacts] = {}
         self._locations: dict[int, Location] = {}
-        # Ids ESI said it does not know, kept per process so they are not asked again.
+        # Type ids ESI said it does not know (static data: that answer is final).
         self._unknown_types: set[int] = set()
-        self._unknown_names: set[int] = set()
         self._lock = asyncio.Lock()
 
     async def _get_json(self, path: str, route: str) -> Any:
@@ -362,82 +371,3 @@ class Universe:
 
         found, _, _ = await _gather_map(constellation_ids, fetch)
         return {cid: info.region_id for cid, info in found.items()}
-
-    # --- names ---------------------------------------------------------------------------
-
-    async def ensure_names(self, ids: Iterable[int]) -> None:
-        """Store names for ``ids`` (characters, corporations, regions…) not yet known.
-        Raises :class:`Incomplete` when some batch could not be resolved now."""
-        wanted = {i for i in ids if i > 0} - self._unknown_names
-        if not wanted:
-            return
-        known: set[int] = set()
-        async with self.database.sessionmaker() as session:
-            for batch in chunks(sorted(wanted), 1000):
-                known.update(
-                    (
-                        await session.execute(
-                            select(EntityName.entity_id).where(EntityName.entity_id.in_(batch))
-                        )
-                    ).scalars()
-                )
-        todo = sorted(wanted - known)
-        if not todo:
-            return
-        results = await asyncio.gather(
-            *(self._names_batch(list(batch)) for batch in chunks(todo, NAMES_BATCH)),
-            return_exceptions=True,
-        )
-        rows: list[NameRow] = []
-        failed = 0
-        for result in results:
-            if isinstance(result, TransientEsiError):
-                failed += 1
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                rows.extend(result)
-        await self._save_names(rows)
-        if failed:
-            raise Incomplete(f"{failed} name batches failed")
-
-    async def _names_batch(self, ids: list[int]) -> list[NameRow]:
-        """Resolve one batch; a 404 means some id is unknown to ESI, so split and retry
-        each half until the bad ids are isolated."""
-        try:
-            response = await self.esi.post("/universe/names/", route="names", json=ids)
-        except PermanentEsiError as exc:
-            if exc.status != 404:
-                raise TransientEsiError(str(exc), status=exc.status) from exc
-            if len(ids) == 1:
-                self._unknown_names.add(ids[0])
-                log.info("esi_name_unknown", id=ids[0])
-                return []
-            middle = len(ids) // 2
-            left, right = await asyncio.gather(
-                self._names_batch(ids[:middle]), self._names_batch(ids[middle:])
-            )
-            return left + right
-        rows, _ = parse_rows(NameRow, response.data, what="names")
-        asked = set(ids)
-        return [r for r in rows if r.id in asked]
-
-    async def _save_names(self, rows: Sequence[NameRow]) -> None:
-        if not rows:
-            return
-        regions = [{"region_id": r.id, "name": r.name} for r in rows if r.category == "region"]
-        async with self.writer.session() as session:
-            await upsert(
-                session,
-                EntityName.__table__,  # type: ignore[arg-type]
-                [{"entity_id": r.id, "name": r.name, "category": r.category} for r in rows],
-                key=["entity_id"],
-                update=["name", "category"],
-            )
-            await upsert(
-                session,
-                Region.__table__,  # type: ignore[arg-type]
-                regions,
-                key=["region_id"],
-                update=["name"],
-            )

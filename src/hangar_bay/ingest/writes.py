@@ -142,7 +142,7 @@ class Writer:
 class PageState:
     """What is known about one ESI page: its validators and what it held."""
 
-    __slots__ = ("etag", "expires", "last_modified", "payload", "url")
+    __slots__ = ("etag", "expires", "fetched_at", "last_modified", "payload", "url")
 
     def __init__(
         self,
@@ -151,12 +151,15 @@ class PageState:
         last_modified: dt.datetime | None,
         expires: dt.datetime | None,
         payload: Any,
+        fetched_at: dt.datetime | None = None,
     ) -> None:
         self.url = url
         self.etag = etag
         self.last_modified = last_modified
         self.expires = expires
         self.payload = payload
+        # When it was last stored (our clock); None for a page not yet stored.
+        self.fetched_at = fetched_at
 
     def fresh(self, now: dt.datetime) -> bool:
         return self.expires is not None and self.expires > now
@@ -172,7 +175,12 @@ async def load_pages(session: AsyncSession, urls: Sequence[str]) -> dict[str, Pa
             except orjson.JSONDecodeError:
                 payload = None
             found[row.url] = PageState(
-                row.url, row.etag, as_utc(row.last_modified), as_utc(row.expires), payload
+                row.url,
+                row.etag,
+                as_utc(row.last_modified),
+                as_utc(row.expires),
+                payload,
+                as_utc(row.fetched_at),
             )
     return found
 
