@@ -219,6 +219,11 @@ def build_contract(
         # Player structures need auth to resolve: no name, system or security.
         location_name, system_id, security, system_region = None, None, None, FORGE
         is_structure = True
+    # The destination as ingestion stores it: an NPC station with its system and security.
+    end_name = end_system = end_security = None
+    if end_location is not None and end_location in STATIONS:
+        end_name, end_system = STATIONS[end_location]
+        end_security = SYSTEM_BY_ID[end_system][2]
     offered_names = [TYPES[i.type_id][0] for i in items if i.included and i.type_id in TYPES]
     ships = [i for i in items if i.included and TYPES.get(i.type_id, ("", 0, 0))[2] == SHIP]
     haystack = " ".join([title, *offered_names, location_name or ""]).lower()
@@ -240,6 +245,10 @@ def build_contract(
         title=title,
         start_location_id=location,
         end_location_id=end_location,
+        end_system_id=end_system,
+        end_security=end_security,
+        end_location_name=end_name,
+        end_is_structure=end_location is not None and end_location not in STATIONS,
         start_system_id=system_id,
         start_security=security,
         start_location_name=location_name,

@@ -82,6 +82,8 @@ class SweepResult:
     contracts_written: int = 0
     delisted: int = 0
     items_written: int = 0
+    # Courier routes (jumps per system pair) newly stored after the listing and items.
+    routes_written: int = 0
     items_pending: int = 0
     # Contracts hidden because ESI said their items are not available.
     items_unavailable: int = 0

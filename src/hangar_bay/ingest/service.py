@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import select
 
-from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -19,7 +18,6 @@ from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.client import EsiClient, build_client
 from hangar_bay.esi.errors import EsiError
 from hangar_bay.esi.governor import Governor
-from hangar_bay.ingest.routes import resolve_routes
 from hangar_bay.ingest.sweep import ProgressFn, RegionSweeper, SweepResult
 from hangar_bay.ingest.universe import Incomplete, Universe
 from hangar_bay.models import RegionStatus, as_utc, utcnow
@@ -156,24 +154,11 @@ class Ingestor:
         keeper = asyncio.create_task(keep_lock())
         try:
             await self.esi.learn_clock()
-            result = await self.sweeper.sweep(region_id, progress)
-            await self.fill_routes(region_id)
-            return result
+            return await self.sweeper.sweep(region_id, progress)
         finally:
             stop.set()
             await keeper
             await self.cache.release_lock(lock)
-
-    async def fill_routes(self, region_id: int) -> None:
-        """Jumps for the region's couriers that lack them (:mod:`.routes`); when some
-        were stored, a new generation so browse shows them. Best effort."""
-        try:
-            stored = await resolve_routes(self.database, self.esi, region_id=region_id)
-            if stored:
-                await self.cache.incr(GENERATION_KEY)
-                await warm_counts(self.database, self.cache)
-        except Exception:
-            log.exception("routes_failed", region_id=region_id)
 
     async def sweep_many(
         self,

@@ -50,6 +50,7 @@ from hangar_bay.ingest.listing import (
     Page,
     listing_url,
 )
+from hangar_bay.ingest.routes import resolve_routes
 from hangar_bay.ingest.universe import Incomplete, Universe
 from hangar_bay.ingest.writes import upsert
 from hangar_bay.models import Contract, ContractItem, RegionStatus, as_utc, utcnow
@@ -188,6 +189,8 @@ class RegionSweeper(ListingPart, ItemsPart):
         except (TransientEsiError, ListingInconsistent) as exc:
             result.outcome = "failed" if not pages else "partial"
             result.error = str(exc)
+        if result.outcome != "failed":
+            result.routes_written = await self._routes(region_id)
         if result.problems and result.error is None:
             result.error = "; ".join(result.problems)[:1000]
         result.duration = time.monotonic() - started
@@ -220,6 +223,16 @@ class RegionSweeper(ListingPart, ItemsPart):
             error=result.error,
         )
         return result
+
+    async def _routes(self, region_id: int) -> int:
+        """Jumps for the region's couriers that lack them (:mod:`.routes`), before the
+        sweep decides on a new generation, so browse shows them with the sweep's other
+        changes. Best effort: a failure is logged and left for the next sweep."""
+        try:
+            return await resolve_routes(self.database, self.esi, region_id=region_id)
+        except Exception:
+            log.exception("routes_failed", region_id=region_id)
+            return 0
 
     async def _count(self, session: AsyncSession, region_id: int) -> tuple[int, int, int]:
         # Live as browse counts it: not ended and not past date_expired.
@@ -264,7 +277,12 @@ class RegionSweeper(ListingPart, ItemsPart):
         self, result: SweepResult, attempt_at: dt.datetime, previous: Previous
     ) -> None:
         region_id = result.region_id
-        unchanged = not (result.contracts_written or result.delisted or result.items_written)
+        unchanged = not (
+            result.contracts_written
+            or result.delisted
+            or result.items_written
+            or result.routes_written
+        )
         if (
             unchanged
             and previous.complete
