@@ -23,10 +23,11 @@ from hangar_bay.contracts.caching import cached_list_entry
 from hangar_bay.contracts.http import LIST_MAX_AGE, etag_for
 from hangar_bay.contracts.router import parse_filters
 from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.state import CacheDep, DatabaseDep, SettingsDep
 from hangar_bay.web import format as fmt
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], responses=EDGE_RESPONSES)
 
 ATOM = "application/atom+xml"
 FEED_SIZE = 50

@@ -22,12 +22,13 @@ from hangar_bay.alerts import discord, service
 from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsOut
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
 from hangar_bay.core.errors import BadRequest
+from hangar_bay.core.openapi import ME_RESPONSES
 from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.models import AlertSettings, Notification, utcnow
 from hangar_bay.web import format as fmt
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
-router = APIRouter(prefix="/api/v1/me", tags=["me"])
+router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES)
 pages = APIRouter(tags=["web"], include_in_schema=False)
 
 

@@ -31,9 +31,10 @@ from hangar_bay.contracts.schemas import (
 )
 from hangar_bay.core.database import Database
 from hangar_bay.core.errors import NotFound
+from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.state import CacheDep, DatabaseDep, get_state
 
-router = APIRouter(prefix="/api/v1", tags=["contracts"])
+router = APIRouter(prefix="/api/v1", tags=["contracts"], responses=EDGE_RESPONSES)
 
 JSON = "application/json"
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -273,10 +273,27 @@ async def _hangar_error(request: Request, exc: Exception) -> Response:
     return error_response(request.scope, exc.status_code, exc.code, exc.detail, exc.headers)
 
 
+def _allowed_methods(scope: Scope) -> str:
+    """Every method some route at this path accepts. Starlette's 405 names only the
+    first route that matched the path, but GET and POST of one URL are often two."""
+    path = scope.get("path", "")
+    methods: set[str] = set()
+    for route in getattr(getattr(scope.get("app"), "router", None), "routes", []):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(request.scope, exc.status_code, code, exc.detail, exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request.scope)
+        if allowed:
+            headers = {**(headers or {}), "Allow": allowed}
+    return error_response(request.scope, exc.status_code, code, exc.detail, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -8,11 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.state import SessionDep
 from hangar_bay.models import Region, RegionStatus, as_utc, utcnow
 from hangar_bay.ops.freshness import STALE_AFTER
 
-router = APIRouter(prefix="/api/v1", tags=["regions"])
+router = APIRouter(prefix="/api/v1", tags=["regions"], responses=EDGE_RESPONSES)
 
 
 class RegionFreshness(BaseModel):

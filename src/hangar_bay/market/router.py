@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from hangar_bay.contracts.schemas import MAX_ID
 from hangar_bay.core.errors import NotFound
+from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.state import SessionDep
 from hangar_bay.market import reads
 
-router = APIRouter(prefix="/api/v1", tags=["market"])
+router = APIRouter(prefix="/api/v1", tags=["market"], responses=EDGE_RESPONSES)
 
 MAX_DAYS = 365
 

@@ -19,12 +19,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hangar_bay.core.errors import Forbidden
+from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.ratelimit import Network, client_address, parse_networks
 from hangar_bay.core.state import CacheDep, DatabaseDep, MetricsDep, SettingsDep
 from hangar_bay.ops.freshness import freshness_report
 from hangar_bay.settings import Settings
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=EDGE_RESPONSES)
 
 
 @router.get("/health", summary="Liveness: 200 while the process serves")
