@@ -8,15 +8,14 @@ Skipped like the browse flow when Chromium or Playwright is missing (unless
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
-from esi_sim.config import Character, SimConfig, SsoConfig
-from esi_sim.testing import RunningSimulator, running_simulator_async
+from esi_sim.config import Character, SsoConfig
+from esi_sim.testing import RunningSimulator
 from hangar_bay.alerts.runner import AlertsRunner
 from hangar_bay.app import build_esi_client, create_app
 from hangar_bay.core.cache import ResilientCache
@@ -24,18 +23,13 @@ from hangar_bay.core.database import Database
 from hangar_bay.ingest.service import Ingestor
 from hangar_bay.models import ItemType, User, WatchEntry, utcnow
 from hangar_bay.settings import Settings
+from tests.alerts.conftest import sim
 from tests.browser.conftest import chromium, free_port, serve_in_thread
 from tests.ingest.conftest import sim_settings
 
+__all__ = ["sim"]
+
 REGIONS = [10000002, 10000043]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    """ESI and EVE SSO in one simulator, its time starting now."""
-    config = SimConfig(scale="tiny", clock="manual", seed=11, start_time=dt.datetime.now(dt.UTC))
-    async with running_simulator_async(config) as running:
-        yield running
 
 
 @pytest.fixture
