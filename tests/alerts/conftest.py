@@ -2,17 +2,39 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import pytest
+
+from esi_sim.config import SimConfig
+from esi_sim.testing import RunningSimulator, running_simulator_async
 from hangar_bay.core.database import Database
 from hangar_bay.models import AlertSettings, Contract, SavedSearch, User, WatchEntry
+from tests.alerts.receiver import Receiver, running_receiver
 from tests.contracts.conftest import universe
 from tests.contracts.factories import add, build_contract
-from tests.ingest.conftest import ingest_settings, sim
+from tests.ingest.conftest import ingest_settings
 
-__all__ = ["ingest_settings", "sim", "universe"]
+__all__ = ["ingest_settings", "universe"]
 
 _characters = itertools.count(2_100_000_001)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local Discord-like webhook receiver."""
+    with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RunningSimulator]:
+    """ESI and EVE SSO in one simulator, its time starting now, so contracts are live by
+    the app's clock too."""
+    config = SimConfig(scale="tiny", clock="manual", seed=11, start_time=dt.datetime.now(dt.UTC))
+    async with running_simulator_async(config) as running:
+        yield running
 
 
 def ago(**kwargs: float) -> dt.datetime:
@@ -32,6 +54,14 @@ async def make_user(database: Database, *, webhook: str | None = None) -> int:
         return user.id
 
 
+async def _insert(database: Database, row: WatchEntry | SavedSearch) -> int:
+    """Add ``row`` in its own session; its new id."""
+    async with database.session() as session:
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 async def watch(
     database: Database,
     user_id: int,
@@ -41,17 +71,14 @@ async def watch(
     region_id: int | None = None,
     created_at: dt.datetime | None = None,
 ) -> int:
-    async with database.session() as session:
-        entry = WatchEntry(
-            user_id=user_id,
-            type_id=type_id,
-            max_price=max_price,
-            region_id=region_id,
-            created_at=created_at or ago(hours=2),
-        )
-        session.add(entry)
-        await session.flush()
-        return entry.id
+    entry = WatchEntry(
+        user_id=user_id,
+        type_id=type_id,
+        max_price=max_price,
+        region_id=region_id,
+        created_at=created_at or ago(hours=2),
+    )
+    return await _insert(database, entry)
 
 
 async def search(
@@ -63,17 +90,14 @@ async def search(
     alerts: bool = True,
     created_at: dt.datetime | None = None,
 ) -> int:
-    async with database.session() as session:
-        saved = SavedSearch(
-            user_id=user_id,
-            name=name,
-            query=query,
-            alerts=alerts,
-            created_at=created_at or ago(hours=2),
-        )
-        session.add(saved)
-        await session.flush()
-        return saved.id
+    saved = SavedSearch(
+        user_id=user_id,
+        name=name,
+        query=query,
+        alerts=alerts,
+        created_at=created_at or ago(hours=2),
+    )
+    return await _insert(database, saved)
 
 
 async def new_contract(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -22,14 +22,8 @@ from hangar_bay.core.database import Database
 from hangar_bay.models import AlertOutbox, AlertSettings, Notification, utcnow
 from hangar_bay.settings import Settings
 from tests.alerts.conftest import make_user, new_contract, watch
-from tests.alerts.receiver import Answer, Receiver, running_receiver
+from tests.alerts.receiver import Answer, Receiver
 from tests.contracts.factories import DRAKE, RIFTER, Item
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture
@@ -73,6 +67,16 @@ async def _statuses(db: Database) -> list[str]:
         return list(await session.scalars(select(AlertOutbox.status).order_by(AlertOutbox.id)))
 
 
+async def _one_match(db: Database, receiver: Receiver) -> int:
+    """A user with a webhook on ``receiver`` watching the Drake, and one matched Drake
+    contract waiting in the outbox; the user's id."""
+    user = await make_user(db, webhook=receiver.webhook())
+    await watch(db, user, DRAKE)
+    await new_contract(db, items=[Item(DRAKE)])
+    await match_new_contracts(db)
+    return user
+
+
 async def test_matches_of_one_sweep_batched_into_messages(
     universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
 ) -> None:
@@ -104,10 +108,7 @@ async def test_429_then_500_then_200_delivers_once(
     universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
 ) -> None:
     db = universe
-    user = await make_user(db, webhook=receiver.webhook())
-    await watch(db, user, DRAKE)
-    await new_contract(db, items=[Item(DRAKE)])
-    await match_new_contracts(db)
+    await _one_match(db, receiver)
     receiver.script = [
         Answer(429, orjson.dumps({"retry_after": 0.05, "global": False})),
         Answer(500, b"oops"),
@@ -125,10 +126,7 @@ async def test_retry_after_is_honoured(
     universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
 ) -> None:
     db = universe
-    user = await make_user(db, webhook=receiver.webhook())
-    await watch(db, user, DRAKE)
-    await new_contract(db, items=[Item(DRAKE)])
-    await match_new_contracts(db)
+    await _one_match(db, receiver)
     receiver.script = [Answer(429, b"not json", {"Retry-After": "30"})]
 
     await deliver_pending(db, http, alert_settings)
@@ -152,10 +150,7 @@ async def test_gives_up_after_bounded_tries(
 ) -> None:
     db = universe
     settings = alert_settings.model_copy(update={"alerts_max_attempts": 3})
-    user = await make_user(db, webhook=receiver.webhook())
-    await watch(db, user, DRAKE)
-    await new_contract(db, items=[Item(DRAKE)])
-    await match_new_contracts(db)
+    await _one_match(db, receiver)
     receiver.then = Answer(503)
 
     result = await _drain(db, http, settings)
@@ -168,10 +163,7 @@ async def test_404_turns_the_webhook_off_with_a_notice(
     universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
 ) -> None:
     db = universe
-    user = await make_user(db, webhook=receiver.webhook())
-    await watch(db, user, DRAKE)
-    await new_contract(db, items=[Item(DRAKE)])
-    await match_new_contracts(db)
+    user = await _one_match(db, receiver)
     receiver.then = Answer(404, b'{"message": "Unknown Webhook", "code": 10015}')
 
     await _drain(db, http, alert_settings)
@@ -238,10 +230,7 @@ async def test_redirects_are_not_followed(
     universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
 ) -> None:
     db = universe
-    user = await make_user(db, webhook=receiver.webhook())
-    await watch(db, user, DRAKE)
-    await new_contract(db, items=[Item(DRAKE)])
-    await match_new_contracts(db)
+    await _one_match(db, receiver)
     # An allowed host answering with a redirect to another host: never followed.
     elsewhere = receiver.webhook(999, "other")
     receiver.then = Answer(307, headers={"Location": elsewhere})

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
-import pytest
 from sqlalchemy import func, select
 
-from esi_sim.config import SimConfig
-from esi_sim.testing import RunningSimulator, running_simulator_async
+from esi_sim.testing import RunningSimulator
 from hangar_bay.accounts.testing import log_in
 from hangar_bay.alerts.runner import AlertsRunner
 from hangar_bay.alerts.service import set_webhook
@@ -30,24 +28,10 @@ from hangar_bay.models import (
 )
 from hangar_bay.settings import Settings
 from tests.alerts.conftest import search, watch
-from tests.alerts.receiver import Receiver, running_receiver
+from tests.alerts.receiver import Receiver
 from tests.alerts.test_discord import _drain
 
 REGIONS = [10000002, 10000043, 10000032]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    """Simulated time starting now, so contracts are live by the app's clock too."""
-    config = SimConfig(scale="tiny", clock="manual", seed=11, start_time=dt.datetime.now(dt.UTC))
-    async with running_simulator_async(config) as running:
-        yield running
 
 
 async def _sweep(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import func, select
 
-from esi_sim.config import SimConfig
-from esi_sim.testing import RunningSimulator, running_simulator_async
+from esi_sim.testing import RunningSimulator
 from hangar_bay.accounts.testing import log_in
 from hangar_bay.alerts.service import set_webhook
 from hangar_bay.alerts.webhooks import validate_webhook_url
@@ -19,7 +17,7 @@ from hangar_bay.core.database import Database
 from hangar_bay.models import AlertOutbox, Contract, ContractItem, Notification, utcnow
 from hangar_bay.settings import Settings
 from tests.alerts.conftest import search, watch
-from tests.alerts.receiver import Receiver, running_receiver
+from tests.alerts.receiver import Receiver
 from tests.conftest import TEST_CACHE_URL
 from tests.ingest.test_worker import worker_env, workers
 from tests.ingest.truth import wait_complete
@@ -31,19 +29,6 @@ pytestmark = pytest.mark.skipif(
 
 REGIONS = [10000002, 10000043]
 DRAKE = 24698
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    config = SimConfig(scale="tiny", clock="manual", seed=11, start_time=dt.datetime.now(dt.UTC))
-    async with running_simulator_async(config) as running:
-        yield running
 
 
 async def _settled(db: Database, want: int, timeout: float) -> list[str]:

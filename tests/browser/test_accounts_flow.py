@@ -8,29 +8,18 @@ Skipped like the browse flow when Chromium or Playwright is missing, unless
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from esi_sim.config import SimConfig, SsoConfig
 from esi_sim.testing import RunningSimulator, running_simulator
 from hangar_bay.app import create_app
 from hangar_bay.settings import Settings
-from tests.browser.test_browse_flow import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _free_port,
-    async_playwright,
-    browser_available,
-)
+from tests.browser.conftest import chromium, free_port, serve_in_thread
 from tests.conftest import TEST_CACHE_URL
 from tests.contracts.factories import COMBAT_BC
-
-__all__ = ["browser_available"]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +33,7 @@ def accounts_server(
     database_url: str, sso_sim: RunningSimulator, market: dict[str, int]
 ) -> Iterator[str]:
     """The app on a real port, logging in through the simulator's SSO."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     sso = SsoConfig()
     settings = Settings(
@@ -60,79 +49,57 @@ def accounts_server(
         sso_client_secret=sso.client_secret,
         sso_callback_url=f"{base}/auth/callback",
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serve_in_thread(create_app(settings), port) as served:
+        yield served
 
 
 async def test_login_save_watch_logout(
     browser_available: None, accounts_server: str, market: dict[str, int]
 ) -> None:
-    assert async_playwright is not None
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            # Without JavaScript: every step is a plain link or form.
-            context = await browser.new_context(java_script_enabled=False)
-            # No network beyond loopback: portraits and renders fall back to text.
-            await context.route("https://images.evetech.net/**", lambda route: route.abort())
-            page = await context.new_page()
-            await page.goto(accounts_server + "/")
+    async with chromium() as browser:
+        # Without JavaScript: every step is a plain link or form.
+        context = await browser.new_context(java_script_enabled=False)
+        # No network beyond loopback: portraits and renders fall back to text.
+        await context.route("https://images.evetech.net/**", lambda route: route.abort())
+        page = await context.new_page()
+        await page.goto(accounts_server + "/")
 
-            # Log in: the header link, the simulator's SSO, back to where we were.
-            async with page.expect_navigation(url=accounts_server + "/"):
-                await page.get_by_role("link", name="Log in with EVE Online").click()
-            pilot = page.get_by_role("link", name="Hangar Test Pilot")
-            assert await pilot.count() == 1
+        # Log in: the header link, the simulator's SSO, back to where we were.
+        async with page.expect_navigation(url=accounts_server + "/"):
+            await page.get_by_role("link", name="Log in with EVE Online").click()
+        pilot = page.get_by_role("link", name="Hangar Test Pilot")
+        assert await pilot.count() == 1
 
-            # Filter, then save the search.
-            await page.select_option('select[name="group_id"]', str(COMBAT_BC))
-            async with page.expect_navigation():
-                await page.get_by_role("button", name="Search", exact=True).click()
-            await page.get_by_label("Name", exact=True).fill("Battlecruisers")
-            async with page.expect_navigation():
-                await page.get_by_role("button", name="Save this search").click()
-            assert urlsplit(page.url).path == "/me"
-            assert await page.get_by_role("link", name="Battlecruisers").count() == 1
+        # Filter, then save the search.
+        await page.select_option('select[name="group_id"]', str(COMBAT_BC))
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Search", exact=True).click()
+        await page.get_by_label("Name", exact=True).fill("Battlecruisers")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Save this search").click()
+        assert urlsplit(page.url).path == "/me"
+        assert await page.get_by_role("link", name="Battlecruisers").count() == 1
 
-            # Watch the Drake from its contract page.
-            await page.goto(f"{accounts_server}/contracts/{market['drake_fit']}")
-            await page.get_by_label("Max price (ISK) for Drake").fill("65000000")
-            await page.get_by_label("Note").fill("a cheap one")
-            async with page.expect_navigation():
-                await page.get_by_role("button", name="Watch this ship: Drake").click()
-            assert urlsplit(page.url).path == "/me"
+        # Watch the Drake from its contract page.
+        await page.goto(f"{accounts_server}/contracts/{market['drake_fit']}")
+        await page.get_by_label("Max price (ISK) for Drake").fill("65000000")
+        await page.get_by_label("Note").fill("a cheap one")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Watch this ship: Drake").click()
+        assert urlsplit(page.url).path == "/me"
 
-            # Both on /me.
-            saved = page.get_by_role("link", name="Battlecruisers")
-            assert await saved.count() == 1
-            assert await page.get_by_role("link", name="Drake", exact=True).count() == 1
-            assert "a cheap one" in await page.content()
-            async with page.expect_navigation():
-                await saved.click()
-            assert urlsplit(page.url).query == f"group_id={COMBAT_BC}"
+        # Both on /me.
+        saved = page.get_by_role("link", name="Battlecruisers")
+        assert await saved.count() == 1
+        assert await page.get_by_role("link", name="Drake", exact=True).count() == 1
+        assert "a cheap one" in await page.content()
+        async with page.expect_navigation():
+            await saved.click()
+        assert urlsplit(page.url).query == f"group_id={COMBAT_BC}"
 
-            # Log out, and the API no longer answers for this browser.
-            async with page.expect_navigation():
-                await page.get_by_role("button", name="Log out").click()
-            assert await page.get_by_role("link", name="Log in with EVE Online").count() == 1
-            me = await context.request.get(accounts_server + "/api/v1/me")
-            assert me.status == 401
-        finally:
-            await browser.close()
+        # Log out, and the API no longer answers for this browser.
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Log out").click()
+        assert await page.get_by_role("link", name="Log in with EVE Online").count() == 1
+        me = await context.request.get(accounts_server + "/api/v1/me")
+        assert me.status == 401

@@ -8,18 +8,14 @@ Skipped like the browse flow when Chromium or Playwright is missing (unless
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from esi_sim.config import Character, SimConfig, SsoConfig
-from esi_sim.testing import RunningSimulator, running_simulator_async
+from esi_sim.config import Character, SsoConfig
+from esi_sim.testing import RunningSimulator
 from hangar_bay.alerts.runner import AlertsRunner
 from hangar_bay.app import build_esi_client, create_app
 from hangar_bay.core.cache import ResilientCache
@@ -27,31 +23,18 @@ from hangar_bay.core.database import Database
 from hangar_bay.ingest.service import Ingestor
 from hangar_bay.models import ItemType, User, WatchEntry, utcnow
 from hangar_bay.settings import Settings
-from tests.browser.test_browse_flow import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _free_port,
-    async_playwright,
-    browser_available,
-)
+from tests.alerts.conftest import sim
+from tests.browser.conftest import chromium, free_port, serve_in_thread
 from tests.ingest.conftest import sim_settings
 
-__all__ = ["browser_available"]
+__all__ = ["sim"]
 
 REGIONS = [10000002, 10000043]
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    """ESI and EVE SSO in one simulator, its time starting now."""
-    config = SimConfig(scale="tiny", clock="manual", seed=11, start_time=dt.datetime.now(dt.UTC))
-    async with running_simulator_async(config) as running:
-        yield running
-
-
-@pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -71,22 +54,8 @@ def app_settings(settings: Settings, sim: RunningSimulator, port: int) -> Settin
 
 @pytest.fixture
 def live_app(app_settings: Settings, database: Database, port: int) -> Iterator[str]:
-    app = create_app(app_settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serve_in_thread(create_app(app_settings), port) as base:
+        yield base
 
 
 async def _sweep(db: Database, cache: ResilientCache, settings: Settings) -> None:
@@ -116,56 +85,49 @@ async def test_log_in_watch_match_bell_open(
     cache: ResilientCache,
     sim: RunningSimulator,
 ) -> None:
-    assert async_playwright is not None
     await _sweep(database, cache, app_settings)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = await browser.new_page()
-            # Log in through the simulator's SSO and land back on /notifications.
-            await page.goto(live_app + "/notifications")
-            await page.wait_for_url(live_app + "/notifications")
-            assert await page.locator("h1").inner_text() == "Notifications"
-            assert "No notifications yet" in await page.content()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        # Log in through the simulator's SSO and land back on /notifications.
+        await page.goto(live_app + "/notifications")
+        await page.wait_for_url(live_app + "/notifications")
+        assert await page.locator("h1").inner_text() == "Notifications"
+        assert "No notifications yet" in await page.content()
 
-            # Watch ship types (the watchlist's own page belongs to accounts).
-            async with database.session() as session:
-                user_id = await session.scalar(
-                    select(User.id).where(User.character_id == Character().character_id)
-                )
-                assert user_id is not None
-                types = list(
-                    await session.scalars(select(ItemType.type_id).where(ItemType.category_id == 6))
-                )
-                session.add_all(
-                    WatchEntry(user_id=user_id, type_id=t, created_at=utcnow()) for t in types
-                )
+        # Watch ship types (the watchlist's own page belongs to accounts).
+        async with database.session() as session:
+            user_id = await session.scalar(
+                select(User.id).where(User.character_id == Character().character_id)
+            )
+            assert user_id is not None
+            types = list(
+                await session.scalars(select(ItemType.type_id).where(ItemType.category_id == 6))
+            )
+            session.add_all(
+                WatchEntry(user_id=user_id, type_id=t, created_at=utcnow()) for t in types
+            )
 
-            # Time passes, a sweep brings new contracts, the matcher notifies.
-            sim.sim.clock.advance(12 * 3600)
-            await _sweep(database, cache, app_settings)
+        # Time passes, a sweep brings new contracts, the matcher notifies.
+        sim.sim.clock.advance(12 * 3600)
+        await _sweep(database, cache, app_settings)
 
-            await page.goto(live_app + "/")
-            bell = page.locator("#bell")
-            await bell.wait_for(state="visible")
-            count = int(await page.locator("#bell-count").inner_text())
-            assert count > 0
-            async with page.expect_navigation():
-                await bell.click()
-            assert urlsplit(page.url).path == "/notifications"
-            assert f"{count} unread of {count}" in await page.content()
+        await page.goto(live_app + "/")
+        bell = page.locator("#bell")
+        await bell.wait_for(state="visible")
+        count = int(await page.locator("#bell-count").inner_text())
+        assert count > 0
+        async with page.expect_navigation():
+            await bell.click()
+        assert urlsplit(page.url).path == "/notifications"
+        assert f"{count} unread of {count}" in await page.content()
 
-            first = page.locator("ol.notifications li.unread form.open button").first
-            async with page.expect_navigation():
-                await first.click()
-            path = urlsplit(page.url).path
-            assert path.startswith("/contracts/")
-            assert await page.locator("article.contract").count() == 1
+        first = page.locator("ol.notifications li.unread form.open button").first
+        async with page.expect_navigation():
+            await first.click()
+        path = urlsplit(page.url).path
+        assert path.startswith("/contracts/")
+        assert await page.locator("article.contract").count() == 1
 
-            await page.goto(live_app + "/")
-            await bell.wait_for(state="visible")
-            assert int(await page.locator("#bell-count").inner_text()) == count - 1
-        finally:
-            await browser.close()
+        await page.goto(live_app + "/")
+        await bell.wait_for(state="visible")
+        assert int(await page.locator("#bell-count").inner_text()) == count - 1
