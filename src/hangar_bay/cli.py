@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 from typing import Annotated
 
 import typer
@@ -31,6 +32,12 @@ def load_settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
     configure_logging(level=settings.log_level, json=settings.json_logs)
     return settings
+
+
+def _local_url(host: str | None, port: int) -> str:
+    """This server's own address, for absolute links when ``HANGAR_PUBLIC_URL`` is unset."""
+    shown = "127.0.0.1" if host in (None, "", "0.0.0.0", "::") else host  # noqa: S104
+    return f"http://{shown}:{port}"
 
 
 @cli.command()
@@ -88,6 +95,11 @@ def serve(
     from hangar_bay import migrate as migrations
 
     settings = load_settings()
+    if "public_url" not in settings.model_fields_set and (host or port):
+        # Feeds and alerts link to where this server answers unless told otherwise.
+        settings = load_settings(
+            public_url=_local_url(host or settings.host, port or settings.port)
+        )
     if settings.is_sqlite:
         # The embedded default has no separate migrate step: the database is ours.
         asyncio.run(migrations.upgrade(settings.database_url))
@@ -183,6 +195,7 @@ def demo(
             sso_callback_url=f"http://127.0.0.1:{port}/auth/callback",
             esi_user_agent="hangar-bay demo",
             port=port,
+            **({} if "HANGAR_PUBLIC_URL" in os.environ else {"public_url": _local_url(None, port)}),
         )
         asyncio.run(migrations.upgrade(settings.database_url))
         summary = asyncio.run(run_once(settings, show_progress=False))

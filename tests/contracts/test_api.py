@@ -466,3 +466,15 @@ async def test_list_and_detail_write_timestamps_alike(
     detail = (await client.get(f"/api/v1/contracts/{market['vexor_amarr']}")).json()
     assert listed["items"][0]["date_issued"] == detail["date_issued"]
     assert dt.datetime.fromisoformat(detail["date_expired"]).tzinfo is not None
+
+
+async def test_a_one_value_parameter_given_twice_is_refused(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    for path in ("/api/v1/contracts", "/api/v1/contracts.csv"):
+        response = await client.get(path, params=[("q", "rifter"), ("q", "raven")])
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", "q"]
+    # Repeatable parameters stay repeatable.
+    ok = await client.get("/api/v1/contracts", params=[("region_id", 10000002), ("region_id", 1)])
+    assert ok.status_code == 200

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 from sqlalchemy import func, select, update
 
 from esi_sim.config import FaultConfig, Latency
@@ -145,3 +146,18 @@ async def test_kill_9_mid_sweep_then_rerun_converges(
     assert mismatches(state, ground_truth(sim.sim)) == []
     items = await _count(database, select(func.count()).select_from(ContractItem))
     assert items == sum(len(v) for v in state["items"].values())
+
+
+def test_serve_links_to_its_own_port_unless_a_public_url_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hangar_bay import cli
+
+    seen: list[str] = []
+    monkeypatch.setattr(cli, "_run_server", lambda settings, **_: seen.append(settings.public_url))
+    monkeypatch.setenv("HANGAR_DATABASE_URL", "postgresql+asyncpg://u@127.0.0.1:1/x")
+    monkeypatch.delenv("HANGAR_PUBLIC_URL", raising=False)
+    cli.serve(host=None, port=8124, workers=1, ingest=False)
+    monkeypatch.setenv("HANGAR_PUBLIC_URL", "https://hangar.example.org")
+    cli.serve(host=None, port=8124, workers=1, ingest=False)
+    assert seen == ["http://127.0.0.1:8124", "https://hangar.example.org"]

@@ -82,9 +82,31 @@ async def test_bid_summary_and_null_amounts(
         if c.type != "auction":
             assert c.buyout is None
         if c.type != "courier":
-            assert c.reward is None
+            # Null unless ESI sent a real amount (an item exchange may pay a reward).
+            assert c.reward is None or c.reward > 0
         if c.type in ("item_exchange", "auction"):
             assert c.collateral is None
         if c.type == "courier":
             assert c.price is None
             assert c.reward is not None
+
+
+def test_amounts_a_type_has_no_use_for_are_null_only_when_zero() -> None:
+    from hangar_bay.ingest.schemas import only_where_meaningful
+
+    base = {"type": "item_exchange", "price": 0.0, "buyout": 0.0, "collateral": 0.0}
+    # A "want to buy" item exchange pays a reward: kept.
+    assert only_where_meaningful({**base, "reward": 25_900_000.0})["reward"] == 25_900_000.0
+    row = only_where_meaningful({**base, "reward": 0.0})
+    assert (row["reward"], row["buyout"], row["collateral"], row["price"]) == (
+        None,
+        None,
+        None,
+        0.0,
+    )
+    courier = only_where_meaningful({"type": "courier", "price": 0.0, "reward": 0.0})
+    assert (courier["price"], courier["reward"]) == (None, 0.0)
+    auction = only_where_meaningful({"type": "auction", "price": 1e6, "buyout": 0.0})
+    assert auction["buyout"] is None
+    loan = only_where_meaningful({"type": "loan", "collateral": 0.0})
+    assert loan["collateral"] == 0.0

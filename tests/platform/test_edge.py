@@ -403,3 +403,13 @@ def test_the_example_env_file_loads_as_it_is(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.log_json is None
     assert settings.rate_limit_enabled is True
     assert "127.0.0.0/8" in settings.metrics_allowed_networks
+
+
+async def test_method_not_allowed_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    # GET and POST of /api/v1/me/searches are two routes; Allow must name both.
+    response = await client.request("OPTIONS", "/api/v1/me/searches")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    put = await client.put("/api/v1/contracts")
+    assert put.status_code == 405
+    assert put.headers["allow"] == "GET"

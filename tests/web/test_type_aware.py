@@ -156,6 +156,35 @@ async def test_game_markup_in_titles_is_shown_as_text(
     assert body["title"] == raw
 
 
+async def test_escaped_game_markup_in_titles_is_shown_as_text(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    # Titles can come with their markup HTML-escaped; the page shows the text, not codes.
+    raw = "&lt;url=showinfo:587&gt;Rifter&lt;/url&gt; for sale"
+    contract = build_contract(title=raw, items=[Item(RIFTER)])
+    await add(universe, contract)
+    for path in ("/", f"/contracts/{contract.contract_id}"):
+        html = (await client.get(path)).text
+        assert "Rifter for sale" in html
+        assert "showinfo" not in html
+        assert "&amp;lt;" not in html
+    body = (await client.get(f"/api/v1/contracts/{contract.contract_id}")).json()
+    assert body["title"] == raw
+
+
+async def test_reward_of_an_item_exchange_is_shown(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    # A "want to buy" item exchange pays its acceptor: the reward is part of the deal.
+    contract = build_contract(price=0.0, reward=25_900_000.0, items=[Item(RIFTER, included=False)])
+    await add(universe, contract)
+    body = (await client.get(f"/api/v1/contracts/{contract.contract_id}")).json()
+    assert body["reward"] == 25_900_000.0
+    html = (await client.get(f"/contracts/{contract.contract_id}")).text
+    assert "25,900,000" in html
+    assert "paid to you on acceptance" in html
+
+
 async def test_summary_line_spacing_and_ended_contract_wording(
     client: httpx.AsyncClient, market: dict[str, int]
 ) -> None:

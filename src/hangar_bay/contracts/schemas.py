@@ -13,7 +13,8 @@ import hashlib
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from hangar_bay.core.text import SafeText
 from hangar_bay.market.flags import FlagCode
@@ -92,6 +93,9 @@ LIST_FIELDS = (
 NOT_COUNTED = frozenset({"sort", "page", "size", "contract_type"})
 
 
+_REPEATED = PydanticCustomError("repeated", "given more than once; this parameter takes one value")
+
+
 class ContractFilters(BaseModel):
     """Filters, sort and page of a browse view; the same names in the API and the pages."""
 
@@ -165,7 +169,7 @@ class ContractFilters(BaseModel):
     )
     flag: list[FlagCode] = Field(
         default_factory=list,
-        max_length=7,
+        max_length=MAX_LIST,
         description="Has any of these scam/mistake flags (repeatable), e.g. bait_price.",
     )
     no_flags: bool = Field(False, description="Hide flagged (suspicious) contracts.")
@@ -261,12 +265,20 @@ class ContractFilters(BaseModel):
     def from_multi(cls, items: list[tuple[str, str]]) -> ContractFilters:
         """Validate raw query-string pairs (the pages' path); raises ``ValidationError``."""
         data: dict[str, Any] = {}
+        repeated: list[InitErrorDetails] = []
         for key, value in items:
             if key in LIST_FIELDS:
                 data.setdefault(key, []).append(value)
+            elif key in data and key in cls.model_fields:
+                # Two values for a one-value parameter: which one was meant is a guess
+                # (and the OpenAPI document says one), so neither is taken.
+                repeated.append(
+                    InitErrorDetails(type=_REPEATED, loc=(key,), input=[data[key], value])
+                )
             else:
-                # A repeated scalar: the last one wins, as in FastAPI.
                 data[key] = value
+        if repeated:
+            raise ValidationError.from_exception_data(cls.__name__, repeated)
         return cls.model_validate(data)
 
 

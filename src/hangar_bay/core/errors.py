@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import Scope
 
 from hangar_bay.core.request_id import current_request_id
@@ -273,16 +274,20 @@ async def _hangar_error(request: Request, exc: Exception) -> Response:
     return error_response(request.scope, exc.status_code, exc.code, exc.detail, exc.headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(scope: Scope) -> str:
     """Every method some route at this path accepts. Starlette's 405 names only the
-    first route that matched the path, but GET and POST of one URL are often two."""
-    path = scope.get("path", "")
-    methods: set[str] = set()
-    for route in getattr(getattr(scope.get("app"), "router", None), "routes", []):
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(path):
-            methods.update(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    first route that matched the path, but GET and POST of one URL are often two routes
+    (and included routers hide theirs), so ask each route about each method."""
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", [])
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -33,22 +33,26 @@ class _Row(BaseModel):
 
 
 def only_where_meaningful(data: dict[str, Any]) -> dict[str, Any]:
-    """A listing row with the amounts that do not apply to its type set to ``None``.
+    """A listing row with the amounts ESI sent as 0 (or left out) where its type has no
+    use for them set to ``None``.
 
     ESI documents buyout for auctions, collateral and reward for couriers (EVE also asks
     collateral of loans), price for item exchanges and auctions; outside those, and for
     an auction without a buyout, it sends 0 or nothing. Stored as null, so "no buyout"
-    never reads as a buyout of 0 ISK.
+    never reads as a buyout of 0 ISK. A non-zero amount is kept whatever the type: an
+    item exchange can pay its acceptor a reward (a "want to buy" contract), and that
+    ISK is part of the deal.
     """
     kind = data.get("type")
     data = dict(data)
-    if kind != "auction" or not data.get("buyout"):
+    if not data.get("buyout"):
         data["buyout"] = None
     if kind != "courier":
-        data["reward"] = None
-        if kind != "loan":
+        if not data.get("reward"):
+            data["reward"] = None
+        if kind != "loan" and not data.get("collateral"):
             data["collateral"] = None
-    else:
+    elif not data.get("price"):
         data["price"] = None
     return data
 

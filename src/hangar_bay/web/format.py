@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 import re
 
@@ -102,11 +103,13 @@ def game_text(value: str | None) -> str:
     """A title as the game shows it: in-game markup tags dropped, their text kept.
 
     Only for display (the result is still escaped by the template); the JSON keeps the
-    raw title.
+    raw title. Titles can arrive with the markup itself HTML-escaped
+    (``&lt;url=showinfo:587&gt;Harbinger``): entities are decoded first, so both forms
+    read "Harbinger" instead of showing escape codes.
     """
     if not value:
         return ""
-    return " ".join(_MARKUP.sub("", value).split())
+    return " ".join(_MARKUP.sub("", html.unescape(value)).split())
 
 
 def structure_id(location_id: int | None) -> bool:
