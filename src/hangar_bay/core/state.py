@@ -54,7 +54,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens when the endpoint returns, before the response is
+# sent. With the default the client could get its 2xx (and send its next request) before
+# the write was committed, or at all: a failed commit would then be lost silently.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CacheDep = Annotated[ResilientCache, Depends(get_cache)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
