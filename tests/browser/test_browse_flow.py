@@ -239,3 +239,26 @@ async def test_courier_auction_phone_images_and_accessibility(
         await phone.close()
         assert (tmp_path / "browse-420px.png").stat().st_size > 0
         assert {page: found for page, found in problems.items() if found} == {}
+
+
+async def test_api_docs_render_offline(
+    browser_available: None, live_server: str, market: dict[str, int]
+) -> None:
+    # Every request that leaves this machine is refused: the docs must come from the app.
+    async with chromium() as browser:
+        context = await browser.new_context()
+        await context.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(live_server) else route.abort()
+            ),
+        )
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(live_server + "/docs")
+        await page.wait_for_selector("text=Search contracts", timeout=15_000)
+        assert await page.locator(".swagger-ui").count() == 1
+        await page.goto(live_server + "/redoc")
+        await page.wait_for_selector("h2:has-text('Export contracts as CSV')", timeout=15_000)
+        assert errors == []
