@@ -251,7 +251,7 @@ async def test_limits(
             WatchEntry(user_id=pilot.user_id, type_id=RIFTER) for _ in range(MAX_WATCH_ENTRIES)
         )
     response = await client.post(
-        "/api/v1/me/searches", json={"name": "one more"}, headers=pilot.headers
+        "/api/v1/me/searches", json={"name": "one more", "query": ""}, headers=pilot.headers
     )
     assert response.status_code == 422
     assert "at most 100" in response.json()["detail"][0]["msg"]
@@ -264,6 +264,6 @@ async def test_limits(
     other = await log_in(database, character_id=91000002, character_name="Other")
     client.cookies.set(SESSION_COOKIE, other.cookie)
     response = await client.post(
-        "/api/v1/me/searches", json={"name": "mine"}, headers=other.headers
+        "/api/v1/me/searches", json={"name": "mine", "query": ""}, headers=other.headers
     )
     assert response.status_code == 201

@@ -162,7 +162,7 @@ async def test_csrf_on_every_form(
     path: str,
     fields: dict[str, str],
 ) -> None:
-    search = await client.post("/api/v1/me/searches", json={"name": "s"}, headers=pilot.headers)
+    search = await client.post("/api/v1/me/searches", json={"name": "s", "query": ""}, headers=pilot.headers)
     entry = await client.post(
         "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
     )
@@ -218,7 +218,7 @@ async def test_another_pilots_rows_through_forms_are_404(
 ) -> None:
     owner = await log_in(database, character_id=91000001, character_name="Owner")
     client.cookies.set(SESSION_COOKIE, owner.cookie)
-    search = await client.post("/api/v1/me/searches", json={"name": "s"}, headers=owner.headers)
+    search = await client.post("/api/v1/me/searches", json={"name": "s", "query": ""}, headers=owner.headers)
     entry = await client.post(
         "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=owner.headers
     )

@@ -296,5 +296,5 @@ async def test_send_test_message_button(
             form = await client.post(
                 "/notifications/settings", data={"csrf_token": login.csrf_token, "action": "test"}
             )
-            assert form.headers["location"] == "/notifications?notice=Test+message:+sent"
+            assert form.headers["location"] == "/notifications?notice=test-sent"
     assert [p["embeds"][0]["title"] for p in receiver.posts] == ["Hangar Bay test message"] * 2
