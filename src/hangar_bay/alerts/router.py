@@ -17,7 +17,14 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hangar_bay.accounts.auth import csrf_refused
-from hangar_bay.accounts.deps import Auth, AuthDep, CurrentUser, csrf_matches, require_csrf
+from hangar_bay.accounts.deps import (
+    Auth,
+    AuthDep,
+    CurrentUser,
+    csrf_matches,
+    csrf_token_sent,
+    require_csrf,
+)
 from hangar_bay.accounts.fragments import personalise
 from hangar_bay.accounts.schemas import SAFE_PATTERN, SAFE_TEXT
 from hangar_bay.alerts import discord, service
@@ -209,9 +216,7 @@ async def _form_refused(request: Request, auth: Auth | None) -> Response | None:
     has expired" page), or ``None`` when it may go ahead."""
     if auth is None:
         return _login("/notifications")
-    form = await request.form()
-    token = form.get("csrf_token")
-    if not csrf_matches(token if isinstance(token, str) else None, auth):
+    if not csrf_matches(await csrf_token_sent(request), auth):
         return csrf_refused(request)
     return None
 
