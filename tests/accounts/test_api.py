@@ -209,6 +209,27 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("/api/v1/me/watchlist", {"type_id": RIFTER, "note": "n" * 501}, "note"),
     ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": 12345}, "region_id"),
     ("/api/v1/me/watchlist", {"max_price": 5}, "type_id"),
+    # Control characters (a NUL used to be a 500 on PostgreSQL).
+    ("/api/v1/me/searches", {"name": "a\u0000b", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "bell\u0007", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "del\u007f", "query": ""}, "name"),
+    ("/api/v1/me/searches", {"name": "n", "query": "q=a\u0000b"}, "query"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "note": "a\u0000b"}, "note"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "note": "line\nbreak"}, "note"),
+    # A query the browse page would half-ignore is refused, not stored as "everything".
+    ("/api/v1/me/searches", {"name": "n", "query": "ship_type_id=22544"}, "ship_type_id"),
+    ("/api/v1/me/searches", {"name": "n", "query": "a=%00"}, "a"),
+    ("/api/v1/me/searches", {"name": "n", "query": "q=%00"}, "q"),
+    ("/api/v1/me/searches", {"name": "n", "query": "%zz"}, "query"),
+    ("/api/v1/me/searches", {"name": "n", "query": "&&&=="}, "query"),
+    ("/api/v1/me/searches", {"name": "n", "query": "x"}, "x"),
+    ("/api/v1/me/searches", {"name": "n", "query": "type_id"}, "type_id"),
+    ("/api/v1/me/searches", {"name": "n", "query": "q=%FF"}, "query"),
+    ("/api/v1/me/searches", {"name": "n", "alerts": True}, "query"),
+    # JSON true is not the id 1.
+    ("/api/v1/me/watchlist", {"type_id": True}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": True}, "region_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": True}, "max_price"),
 ]
 
 
@@ -223,6 +244,55 @@ async def test_bad_bodies_are_422_naming_the_field(
         assert field in named, (body, named)
     assert await _rows(database, SavedSearch) == 0
     assert await _rows(database, WatchEntry) == 0
+
+
+async def test_an_empty_query_is_every_contract(
+    client: httpx.AsyncClient, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    created = await client.post(
+        "/api/v1/me/searches", json={"name": "all", "query": ""}, headers=pilot.headers
+    )
+    assert created.status_code == 201
+    assert created.json()["query"] == ""
+    assert created.json()["total"] == await _browse_total(client, "")
+
+
+async def test_bad_patches_are_422_and_change_nothing(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    created = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "Drakes", "query": f"type_id={DRAKE}", "alerts": True},
+        headers=pilot.headers,
+    )
+    search = created.json()["id"]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"name": None}, "name"),
+        ({"alerts": None}, "alerts"),
+        ({"query": None}, "query"),
+        ({"name": "a\u0000b"}, "name"),
+        ({"query": "ship_type_id=22544"}, "ship_type_id"),
+        ({"query": "%zz"}, "query"),
+    ]
+    for body, field in cases:
+        response = await client.patch(
+            f"/api/v1/me/searches/{search}", json=body, headers=pilot.headers
+        )
+        assert response.status_code == 422, (body, response.text)
+        named = {str(part) for err in response.json()["detail"] for part in err["loc"]}
+        assert field in named, (body, named)
+    kept = (await client.get("/api/v1/me/searches")).json()["items"][0]
+    assert (kept["name"], kept["query"], kept["alerts"]) == ("Drakes", f"type_id={DRAKE}", True)
+
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    for body in ({"note": "a\u0000b"}, {"type_id": True}, {"region_id": True}):
+        response = await client.patch(
+            f"/api/v1/me/watchlist/{entry.json()['id']}", json=body, headers=pilot.headers
+        )
+        assert response.status_code == 422, body
+        assert next(iter(body)) in response.text
 
 
 async def test_not_json_and_bad_ids(
@@ -251,7 +321,7 @@ async def test_limits(
             WatchEntry(user_id=pilot.user_id, type_id=RIFTER) for _ in range(MAX_WATCH_ENTRIES)
         )
     response = await client.post(
-        "/api/v1/me/searches", json={"name": "one more"}, headers=pilot.headers
+        "/api/v1/me/searches", json={"name": "one more", "query": ""}, headers=pilot.headers
     )
     assert response.status_code == 422
     assert "at most 100" in response.json()["detail"][0]["msg"]
@@ -264,6 +334,6 @@ async def test_limits(
     other = await log_in(database, character_id=91000002, character_name="Other")
     client.cookies.set(SESSION_COOKIE, other.cookie)
     response = await client.post(
-        "/api/v1/me/searches", json={"name": "mine"}, headers=other.headers
+        "/api/v1/me/searches", json={"name": "mine", "query": ""}, headers=other.headers
     )
     assert response.status_code == 201

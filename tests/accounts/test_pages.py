@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from hangar_bay.accounts.sessions import SESSION_COOKIE
 from hangar_bay.accounts.testing import LoggedIn, log_in
@@ -162,7 +162,9 @@ async def test_csrf_on_every_form(
     path: str,
     fields: dict[str, str],
 ) -> None:
-    search = await client.post("/api/v1/me/searches", json={"name": "s"}, headers=pilot.headers)
+    search = await client.post(
+        "/api/v1/me/searches", json={"name": "s", "query": ""}, headers=pilot.headers
+    )
     entry = await client.post(
         "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
     )
@@ -179,6 +181,24 @@ async def test_csrf_on_every_form(
     assert (await client.get("/api/v1/me/searches")).json()["items"][0]["name"] == "s"
     assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
     assert (await client.get("/api/v1/me")).status_code == 200  # still logged in
+
+
+async def test_a_bodiless_button_without_a_token_gets_the_page(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    created = await client.post(
+        "/api/v1/me/searches", json={"name": "s", "query": ""}, headers=pilot.headers
+    )
+    path = f"/me/searches/{created.json()['id']}/delete"
+    response = await client.post(path, headers={"Accept": "text/html,*/*;q=0.8"})
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "This form has expired" in response.text
+    # An API client (no Accept: text/html) still gets the JSON answer.
+    response = await client.post(path)
+    assert response.status_code == 403
+    assert response.json()["error"] == "csrf"
+    assert len((await client.get("/api/v1/me/searches")).json()["items"]) == 1
 
 
 async def test_forms_need_a_session(client: httpx.AsyncClient, universe: Database) -> None:
@@ -200,12 +220,38 @@ async def test_bad_form_input_is_a_friendly_422(
         ("/me/watchlist", {"type_id": str(RIFTER), "max_price": "cheap"}, "max_price"),
         ("/me/watchlist", {"type_id": "34"}, "type_id"),
         ("/me/watchlist", {}, "type_id"),
+        ("/me/searches", {"name": "f\x00orm", "query": ""}, "name"),
+        ("/me/searches", {"name": "n", "query": "ship_type_id=22544"}, "ship_type_id"),
+        ("/me/searches", {"name": "n", "query": "a=%00"}, "a"),
+        ("/me/searches", {"name": "n", "query": "&&&=="}, "query"),
+        ("/me/searches", {"name": "n"}, "query"),
+        ("/me/watchlist", {"type_id": str(RIFTER), "note": "a\x00b"}, "note"),
     ]
     for path, fields, field in cases:
         response = await client.post(path, data={**form, **fields})
         assert response.status_code == 422, (path, fields)
         assert field in response.text
         assert response.headers["content-type"].startswith("text/html")
+    # A form whose bytes are not UTF-8 at all (the browser sent Latin-1).
+    raw = f"csrf_token={pilot.csrf_token}&name=n&query=q%3D%FF".encode()
+    response = await client.post(
+        "/me/searches",
+        content=raw,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert "UTF-8" in response.text
+    created = await client.post(
+        "/api/v1/me/searches", json={"name": "s", "query": ""}, headers=pilot.headers
+    )
+    search = created.json()["id"]
+    response = await client.post(
+        f"/me/searches/{search}/rename", data={**form, "name": "re\x00name"}
+    )
+    assert response.status_code == 422
+    assert "name" in response.text
+    async with database.session() as session:
+        await session.execute(delete(SavedSearch))
     for path in ("/me/searches/999/rename", "/me/searches/abc/delete", "/me/watchlist/9/nope"):
         response = await client.post(path, data={**form, "name": "x"})
         assert response.status_code == 404
@@ -218,7 +264,9 @@ async def test_another_pilots_rows_through_forms_are_404(
 ) -> None:
     owner = await log_in(database, character_id=91000001, character_name="Owner")
     client.cookies.set(SESSION_COOKIE, owner.cookie)
-    search = await client.post("/api/v1/me/searches", json={"name": "s"}, headers=owner.headers)
+    search = await client.post(
+        "/api/v1/me/searches", json={"name": "s", "query": ""}, headers=owner.headers
+    )
     entry = await client.post(
         "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=owner.headers
     )

@@ -251,3 +251,58 @@ async def test_page_header_shows_the_pilot(universe: Database, client: httpx.Asy
     assert "Pilot 90000303" in page.text
     assert "Log out" in page.text
     assert page.headers["cache-control"] == "private, no-store"
+
+
+async def test_settings_refuse_control_characters_and_unknown_fields(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    login = await _pilot(universe, client)
+    for body, field in (
+        ({"discord_webhook_url": WEBHOOK + "\u0000"}, "discord_webhook_url"),
+        ({"discord_webhook_url": WEBHOOK, "enabled": True}, "enabled"),
+    ):
+        refused = await client.put("/api/v1/me/settings", json=body, headers=login.headers)
+        assert refused.status_code == 422, body
+        assert refused.json()["detail"][0]["loc"] == ["body", field]
+    form = await client.post(
+        "/notifications/settings",
+        data={"csrf_token": login.csrf_token, "discord_webhook_url": WEBHOOK + "\x00"},
+    )
+    assert form.status_code == 422
+    assert "discord_webhook_url" in form.text
+    assert (await client.get("/api/v1/me/settings")).json()["discord_webhook_url"] is None
+
+
+async def test_notices_are_fixed_texts(universe: Database, client: httpx.AsyncClient) -> None:
+    login = await _pilot(universe, client)
+    saved = await client.post(
+        "/notifications/settings",
+        data={"csrf_token": login.csrf_token, "discord_webhook_url": WEBHOOK},
+    )
+    assert saved.headers["location"] == "/notifications?notice=alerts-on"
+    page = await client.get(saved.headers["location"])
+    assert "Discord alerts on." in page.text
+    assert page.headers["vary"] == "Cookie"
+    assert "private" in page.headers["cache-control"]
+    phishing = "Your account is suspended, log in at evil.example"
+    page = await client.get("/notifications", params={"notice": phishing})
+    assert page.status_code == 200
+    assert "evil.example" not in page.text
+    assert 'class="flash"' not in page.text
+
+
+async def test_settings_form_csrf_is_the_expired_form_page(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    login = await _pilot(universe, client)
+    await _two_notifications(universe, login.user_id)
+    for path in ("/notifications/settings", "/notifications/read-all", "/notifications/1/open"):
+        for token in (None, "wrong"):
+            data = {"discord_webhook_url": WEBHOOK}
+            if token is not None:
+                data["csrf_token"] = token
+            refused = await client.post(path, data=data)
+            assert refused.status_code == 403, (path, token)
+            assert "This form has expired" in refused.text
+    assert (await client.get("/api/v1/me/settings")).json()["discord_webhook_url"] is None
+    assert (await client.get("/api/v1/me/notifications/unread")).json()["unread"] == 2

@@ -263,6 +263,43 @@ async def test_the_token_is_never_logged(
     assert "VerySecretToken" not in logged.out + logged.err
 
 
+async def test_a_test_answered_gone_turns_discord_off(
+    universe: Database, cache: ResilientCache, receiver: Receiver, alert_settings: Settings
+) -> None:
+    app = create_app(alert_settings, database=universe, cache=cache)
+    login = await log_in(universe)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.cookies.set(SESSION_COOKIE, login.cookie)
+            for status, via_form in ((404, False), (401, True)):
+                saved = await client.put(
+                    "/api/v1/me/settings",
+                    json={"discord_webhook_url": receiver.webhook()},
+                    headers=login.headers,
+                )
+                assert saved.json()["discord_enabled"] is True
+                receiver.script = [Answer(status)]
+                if via_form:
+                    form = await client.post(
+                        "/notifications/settings",
+                        data={"csrf_token": login.csrf_token, "action": "test"},
+                    )
+                    assert form.headers["location"] == "/notifications?notice=test-gone"
+                    page = await client.get(form.headers["location"])
+                    assert "Discord alerts were turned off" in page.text
+                else:
+                    test = await client.post("/api/v1/me/settings/test", headers=login.headers)
+                    assert test.json() == {"outcome": "gone"}
+                after = (await client.get("/api/v1/me/settings")).json()
+                assert after["discord_enabled"] is False, status
+                assert str(status) in after["discord_disabled_reason"]
+    async with universe.session() as session:
+        notices = list(await session.scalars(select(Notification.message)))
+    assert len(notices) == 2
+    assert all("turned off" in (n or "") for n in notices)
+
+
 async def test_send_test_message_button(
     universe: Database, cache: ResilientCache, receiver: Receiver, alert_settings: Settings
 ) -> None:
@@ -285,5 +322,5 @@ async def test_send_test_message_button(
             form = await client.post(
                 "/notifications/settings", data={"csrf_token": login.csrf_token, "action": "test"}
             )
-            assert form.headers["location"] == "/notifications?notice=Test+message:+sent"
+            assert form.headers["location"] == "/notifications?notice=test-sent"
     assert [p["embeds"][0]["title"] for p in receiver.posts] == ["Hangar Bay test message"] * 2

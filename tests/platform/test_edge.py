@@ -24,7 +24,7 @@ from hangar_bay.core.cache import (
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import configure_logging, get_logger
 from hangar_bay.core.metrics import Metrics
-from hangar_bay.core.ratelimit import client_address, client_key, parse_networks
+from hangar_bay.core.ratelimit import RateLimiter, client_address, client_key, parse_networks
 from hangar_bay.settings import Environment, Settings
 from tests.contracts.factories import RIFTER, Item, add, build_contract, seed_universe
 from tests.fakes import DownCache
@@ -196,6 +196,31 @@ async def test_auth_and_account_writes_have_budgets_of_their_own(
         assert writes[1] == 429
         # Reading one's own data is not a write.
         assert (await http.get("/api/v1/me/watchlist")).status_code != 429
+
+
+async def test_page_form_writes_are_charged_to_the_write_budget(
+    settings: Settings, database: Database, cache: ResilientCache
+) -> None:
+    # The forms change the same rows as /api/v1/me: they must not be a way around it.
+    limiter = RateLimiter(settings, None, None)
+    for path in (
+        "/me/searches",
+        "/me/searches/1/delete",
+        "/me/watchlist",
+        "/me/watchlist/1/edit",
+        "/notifications/settings",
+        "/notifications/read-all",
+        "/api/v1/me/searches",
+    ):
+        assert limiter.request_budget("POST", path) is limiter.write, path
+    assert limiter.request_budget("GET", "/me") is limiter.read
+    assert limiter.request_budget("GET", "/notifications") is limiter.read
+    assert limiter.request_budget("POST", "/auth/logout") is limiter.auth  # stricter still
+    tight = _limited(settings, write_burst=1, write_per_second=0.01)
+    async for http in _client(tight, database, cache):
+        statuses = [(await http.post("/me/searches", data={})).status_code for _ in range(2)]
+        assert statuses[1] == 429
+        assert (await http.get("/me")).status_code != 429
 
 
 async def test_limits_can_be_switched_off(

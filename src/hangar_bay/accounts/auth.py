@@ -34,7 +34,7 @@ from hangar_bay.accounts.sessions import (
     set_session_cookie,
 )
 from hangar_bay.accounts.sso import SsoClient, SsoFailure
-from hangar_bay.core.errors import error_body
+from hangar_bay.core.errors import error_body, wants_html
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.settings import Settings
@@ -219,8 +219,11 @@ async def logout(
 
 def csrf_refused(request: Request) -> Response:
     """403 for a missing or wrong CSRF token: JSON ``{"error": "csrf"}`` for API
-    clients, a page for a browser's form."""
+    clients, a page for a browser (a form body, or ``Accept: text/html`` outside the
+    API, as a bodiless button post sends)."""
     detail = "Missing or wrong CSRF token; reload the page and try again."
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    browser = "text/html" in request.headers.get("accept", "") and wants_html(request.scope)
+    if form or browser:
         return error_page(request, 403, "This form has expired", [detail])
     return JSONResponse(error_body("csrf", detail), status_code=403)

@@ -7,7 +7,8 @@ another user's id is indistinguishable from a missing one (``None``, a 404 upstr
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+import re
+from urllib.parse import parse_qsl, unquote_plus
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -23,21 +24,74 @@ from hangar_bay.accounts.schemas import (
 )
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import ResilientCache
+from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import SavedSearch, as_utc, utcnow
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MAX_PARAMETERS = 200
 
-def parse_query(raw: str) -> ContractFilters:
+
+def _printable(name: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in name)[:64] or "?"
+
+
+def _strict_pairs(text: str) -> list[tuple[str, str]]:
+    """The pairs of a query string a pilot asks to keep, refusing anything the browse
+    page would silently ignore: a saved search that quietly lost a filter would match
+    (and alert on) far more than the pilot meant. 422 naming the parameter."""
+    if not text:
+        return []
+    if has_control_characters(text):
+        raise Invalid("query", CONTROL_MESSAGE)
+    if _BAD_ESCAPE.search(text):
+        raise Invalid("query", "a '%' must start a two-digit escape such as %20")
+    parts = text.split("&")
+    if len(parts) > _MAX_PARAMETERS:
+        raise Invalid("query", f"at most {_MAX_PARAMETERS} parameters")
+    pairs: list[tuple[str, str]] = []
+    for part in parts:
+        if not part:
+            raise Invalid("query", "an empty parameter (a stray '&')")
+        raw_name, eq, raw_value = part.partition("=")
+        try:
+            name = unquote_plus(raw_name, errors="strict")
+            value = unquote_plus(raw_value, errors="strict")
+        except UnicodeDecodeError:
+            raise Invalid("query", "not valid UTF-8") from None
+        if not name:
+            raise Invalid("query", "a parameter without a name")
+        if has_control_characters(name) or has_control_characters(value):
+            raise Invalid(["query", _printable(name)], CONTROL_MESSAGE)
+        if "\ufffd" in name or "\ufffd" in value:
+            # What a form's invalid UTF-8 decodes to.
+            raise Invalid(["query", _printable(name)], "not valid UTF-8")
+        if name not in ContractFilters.model_fields:
+            raise Invalid(["query", _printable(name)], "not a browse parameter")
+        if not eq:
+            raise Invalid(["query", name], "has no value (write name=value)")
+        pairs.append((name, value))
+    return pairs
+
+
+def parse_query(raw: str, *, strict: bool = False) -> ContractFilters:
     """A browse query string (``a=1&b=2``, ``?a=1`` or ``/?a=1``) as filters; 422 naming
-    the bad parameter. The page number is not part of a search."""
+    the bad parameter. The page number is not part of a search.
+
+    ``strict`` (a search being saved): unknown parameters, malformed pairs, bad escapes
+    and control characters are errors too, where the browse page ignores them.
+    """
     text = raw.strip()
     for prefix in ("/?", "?"):
         if text.startswith(prefix):
             text = text[len(prefix) :]
             break
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=200)
-    except ValueError as exc:
-        raise Invalid("query", f"not a query string: {exc}") from None
+    if strict:
+        pairs = _strict_pairs(text)
+    else:
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_PARAMETERS)
+        except ValueError as exc:
+            raise Invalid("query", f"not a query string: {exc}") from None
     try:
         filters = ContractFilters.from_multi(pairs)
     except ValidationError as exc:
@@ -46,7 +100,8 @@ def parse_query(raw: str) -> ContractFilters:
 
 
 def normalise_query(raw: str) -> str:
-    return parse_query(raw).query_string()
+    """The query string to store for a search being saved (strict: see :func:`parse_query`)."""
+    return parse_query(raw, strict=True).query_string()
 
 
 def browse_url(query: str) -> str:

@@ -12,6 +12,8 @@ user's webhook without following redirects, and records the outcome:
   pilot gets an in-app notice;
 * anything else (a redirect, another 4xx): ``failed``.
 
+A test message (:func:`test_and_apply`) follows the same rule for 401/404.
+
 ``X-RateLimit-Remaining: 0`` with ``X-RateLimit-Reset-After`` holds the user's next
 message back until the bucket resets. Discord's answers are untrusted input: parsed
 defensively, never logged in full. The webhook token is never logged (only its id).
@@ -398,6 +400,30 @@ async def deliver_pending(
 async def send_test(http: httpx.AsyncClient, settings: Settings, webhook_url: str) -> str:
     """Post a test message to the webhook; the outcome (sent, rate_limited, retry, gone,
     failed). Raises :class:`WebhookUrlError` when the URL is not allowed."""
+    outcome, _ = await _post_test(http, settings, webhook_url)
+    return outcome
+
+
+async def test_and_apply(
+    session: AsyncSession,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    user_id: int,
+    webhook_url: str,
+) -> str:
+    """:func:`send_test`, and when Discord answers 401/404 the sender's rule: delivery
+    is turned off and the pilot gets an in-app notice (the webhook will not come back)."""
+    outcome, status_code = await _post_test(http, settings, webhook_url)
+    if outcome == "gone":
+        await _disable(
+            session, user_id, f"Discord answered {status_code} for the webhook (test message)"
+        )
+    return outcome
+
+
+async def _post_test(
+    http: httpx.AsyncClient, settings: Settings, webhook_url: str
+) -> tuple[str, int | None]:
     webhook = validate_webhook_url(webhook_url, settings.discord_webhook_origins)
     body = message_for(
         [
@@ -409,6 +435,6 @@ async def send_test(http: httpx.AsyncClient, settings: Settings, webhook_url: st
             }
         ]
     )
-    outcome, _ = await post(http, webhook, body)
+    outcome, response = await post(http, webhook, body)
     log.info("webhook_test", webhook_id=webhook.webhook_id, outcome=outcome)
-    return outcome
+    return outcome, response.status_code if response is not None else None

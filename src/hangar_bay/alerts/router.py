@@ -14,16 +14,26 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from hangar_bay.accounts.deps import AuthDep, CurrentUser, require_csrf
+from hangar_bay.accounts.auth import csrf_refused
+from hangar_bay.accounts.deps import (
+    Auth,
+    AuthDep,
+    CurrentUser,
+    csrf_matches,
+    csrf_token_sent,
+    require_csrf,
+)
 from hangar_bay.accounts.fragments import personalise
+from hangar_bay.accounts.schemas import SAFE_PATTERN, SAFE_TEXT
 from hangar_bay.alerts import discord, service
 from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsOut
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
 from hangar_bay.core.errors import BadRequest
 from hangar_bay.core.openapi import ME_RESPONSES
 from hangar_bay.core.state import SessionDep, SettingsDep
+from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import AlertSettings, Notification, utcnow
 from hangar_bay.web import format as fmt
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
@@ -52,16 +62,23 @@ class UnreadCount(BaseModel):
     unread: int
 
 
+WebhookText = Annotated[str, StringConstraints(max_length=500), SAFE_TEXT, SAFE_PATTERN]
+
+
 class SettingsIn(BaseModel):
-    discord_webhook_url: str | None = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    discord_webhook_url: WebhookText | None = Field(
         description="A Discord webhook URL (https://discord.com/api/webhooks/{id}/{token}), "
         "or null to turn Discord alerts off.",
-        max_length=500,
     )
 
 
 class TestResult(BaseModel):
-    outcome: str = Field(description="sent, rate_limited, retry (Discord failed), gone, failed")
+    outcome: str = Field(
+        description="sent, rate_limited, retry (Discord failed), failed, or gone (Discord "
+        "no longer knows the webhook: delivery is turned off and you get a notice)"
+    )
 
 
 def _webhook_or_422(url: str, allowed: list[str]) -> Any:
@@ -152,12 +169,16 @@ async def put_settings(
     summary="Send a test message to your Discord webhook",
 )
 async def test_webhook(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> TestResult:
+    """When Discord answers 401/404 (``gone``), delivery is turned off as the sender
+    would, with an in-app notice."""
     row = await session.get(AlertSettings, user.id)
     if row is None or not row.discord_webhook_url:
         raise BadRequest("Set a Discord webhook first.")
     async with discord.build_client(settings) as http:
         try:
-            outcome = await discord.send_test(http, settings, row.discord_webhook_url)
+            outcome = await discord.test_and_apply(
+                session, http, settings, user.id, row.discord_webhook_url
+            )
         except WebhookUrlError as exc:
             raise BadRequest(str(exc)) from None
     return TestResult(outcome=outcome)
@@ -166,8 +187,38 @@ async def test_webhook(user: CurrentUser, session: SessionDep, settings: Setting
 # --- pages ------------------------------------------------------------------------------
 
 
+# The status line of /notifications: only these fixed texts, chosen by key, so a link
+# cannot make a real page display words of the sender's choosing.
+NOTICES = {
+    "webhook-first": "Set a webhook first.",
+    "alerts-on": "Discord alerts on.",
+    "alerts-off": "Discord alerts off.",
+    "test-sent": "Test message: sent.",
+    "test-rate_limited": "Test message: Discord is rate limiting; try again in a minute.",
+    "test-retry": "Test message: Discord did not answer; try again later.",
+    "test-gone": "Test message: Discord no longer knows this webhook; Discord alerts were "
+    "turned off. Set a new webhook.",
+    "test-failed": "Test message: Discord refused it.",
+    "test-not-allowed": "Test message: that webhook URL is not allowed.",
+}
+
+
 def _login(next_path: str) -> Response:
     return RedirectResponse(f"/auth/login?next={quote(next_path)}", status_code=303)
+
+
+def _noticed(key: str) -> Response:
+    return RedirectResponse(f"/notifications?notice={key}", status_code=303)
+
+
+async def _form_refused(request: Request, auth: Auth | None) -> Response | None:
+    """The answer refusing a page form (no session: login; bad CSRF token: the "form
+    has expired" page), or ``None`` when it may go ahead."""
+    if auth is None:
+        return _login("/notifications")
+    if not csrf_matches(await csrf_token_sent(request), auth):
+        return csrf_refused(request)
+    return None
 
 
 @pages.get("/notifications")
@@ -178,6 +229,7 @@ async def notifications_page(
     settings: SettingsDep,
     page: int = 1,
 ) -> Response:
+    """The pilot's notifications and the Discord settings form."""
     if auth is None:
         return _login("/notifications")
     page = min(max(page, 1), 10_000)
@@ -188,7 +240,7 @@ async def notifications_page(
         "listing": listing,
         "settings": current,
         "csrf_token": auth.csrf_token,
-        "notice": request.query_params.get("notice", "")[:200],
+        "notice": NOTICES.get(request.query_params.get("notice", "")),
         "ago": lambda moment: fmt.ago(moment, now),
     }
     html = render_bytes(request, "notifications.html", context)
@@ -196,51 +248,66 @@ async def notifications_page(
     body, _ = personalise(templates, request, auth, html, '""')
     response = Response(body, media_type=HTML)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie"
     return response
 
 
-@pages.post("/notifications/{notification_id}/open", dependencies=[Depends(require_csrf)])
+@pages.post("/notifications/{notification_id}/open")
 async def open_notification(
-    notification_id: int, user: CurrentUser, session: SessionDep
+    request: Request, notification_id: int, auth: AuthDep, session: SessionDep
 ) -> Response:
     """Mark it read and go to its contract (or back to the list for a notice)."""
+    if (refused := await _form_refused(request, auth)) is not None:
+        return refused
+    assert auth is not None
     row = await session.get(Notification, notification_id)
-    if row is None or row.user_id != user.id:
+    if row is None or row.user_id != auth.user.id:
         return RedirectResponse("/notifications", status_code=303)
-    await service.mark_read(session, user.id, ids=[row.id])
+    await service.mark_read(session, auth.user.id, ids=[row.id])
     target = f"/contracts/{row.contract_id}" if row.contract_id else "/notifications"
     return RedirectResponse(target, status_code=303)
 
 
-@pages.post("/notifications/read-all", dependencies=[Depends(require_csrf)])
-async def read_all_page(user: CurrentUser, session: SessionDep) -> Response:
-    await service.mark_read(session, user.id, everything=True)
+@pages.post("/notifications/read-all")
+async def read_all_page(request: Request, auth: AuthDep, session: SessionDep) -> Response:
+    """Mark every notification read."""
+    if (refused := await _form_refused(request, auth)) is not None:
+        return refused
+    assert auth is not None
+    await service.mark_read(session, auth.user.id, everything=True)
     return RedirectResponse("/notifications", status_code=303)
 
 
-@pages.post("/notifications/settings", dependencies=[Depends(require_csrf)])
+@pages.post("/notifications/settings")
 async def settings_form(
-    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    request: Request, auth: AuthDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The settings form (on /notifications and /me): save, remove or test the webhook."""
+    if (refused := await _form_refused(request, auth)) is not None:
+        return refused
+    assert auth is not None
+    user = auth.user
     form = await request.form()
     action = str(form.get("action", "save"))
     back = "/me" if str(form.get("back", "")) == "/me" else "/notifications"
     if action == "test":
         row = await session.get(AlertSettings, user.id)
         if row is None or not row.discord_webhook_url:
-            return RedirectResponse("/notifications?notice=Set+a+webhook+first", status_code=303)
+            return _noticed("webhook-first")
         async with discord.build_client(settings) as http:
             try:
-                outcome = await discord.send_test(http, settings, row.discord_webhook_url)
+                outcome = await discord.test_and_apply(
+                    session, http, settings, user.id, row.discord_webhook_url
+                )
             except WebhookUrlError:
-                outcome = "not allowed"
+                outcome = "not-allowed"
         # The outcome is shown on /notifications (its notice line), wherever the form was.
-        return RedirectResponse(
-            f"/notifications?notice=Test+message:+{quote(outcome)}", status_code=303
-        )
+        return _noticed(f"test-{outcome}")
     url = "" if action == "remove" else str(form.get("discord_webhook_url", "")).strip()
     webhook = None
+    if has_control_characters(url):
+        problem = f"discord_webhook_url: {CONTROL_MESSAGE}"
+        return error_page(request, 422, "That webhook URL cannot be used", [problem], back)
     if url:
         try:
             webhook = validate_webhook_url(url, settings.discord_webhook_origins)
@@ -249,5 +316,4 @@ async def settings_form(
     await service.set_webhook(session, user.id, webhook)
     if back == "/me":
         return RedirectResponse("/me", status_code=303)
-    message = "Discord alerts on" if webhook else "Discord alerts off"
-    return RedirectResponse(f"/notifications?notice={quote(message)}", status_code=303)
+    return _noticed("alerts-on" if webhook else "alerts-off")

@@ -9,7 +9,9 @@ Budgets (each a rate in requests per second and a burst), chosen by what a reque
   charged when it opens a database session; shared through the cache, so it caps what
   one client can make the whole fleet compute and store (cache flooding).
 * ``auth``: requests under ``/auth/`` (login, callback, logout); shared.
-* ``write``: unsafe methods (POST, PUT, PATCH, DELETE) under ``/api/v1/me/``; shared.
+* ``write``: unsafe methods (POST, PUT, PATCH, DELETE) under ``/api/v1/me/`` and on
+  the pilot's page forms (``/me/``, ``/notifications/``); shared. A form write costs what
+  its API twin costs, so the forms are no way around the budget.
 
 A refused request is a 429 with ``Retry-After`` and ``RateLimit-Limit`` /
 ``RateLimit-Remaining`` / ``RateLimit-Reset``. The client is the peer address, or the
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Where an unsafe request changes a pilot's own rows: the API and the pages' forms.
+WRITE_PREFIXES = ("/api/v1/me/", "/me/", "/notifications/")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -142,7 +146,7 @@ class RateLimiter:
         """The budget the middleware charges for a request, by path and method."""
         if path.startswith("/auth/"):
             return self.auth
-        if method in UNSAFE_METHODS and path.startswith("/api/v1/me/"):
+        if method in UNSAFE_METHODS and path.startswith(WRITE_PREFIXES):
             return self.write
         return self.read
 
