@@ -337,3 +337,18 @@ async def test_limits(
         "/api/v1/me/searches", json={"name": "mine", "query": ""}, headers=other.headers
     )
     assert response.status_code == 201
+
+
+async def test_alerts_must_be_a_boolean_and_notification_ids_fit_64_bits(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    login = await log_in(database)
+    client.cookies.set(SESSION_COOKIE, login.cookie)
+    for alerts in (0, 1, "true"):
+        body = {"name": "n", "query": "", "alerts": alerts}
+        response = await client.post("/api/v1/me/searches", json=body, headers=login.headers)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "alerts"]
+    too_big = {"ids": [2**64]}
+    read = await client.post("/api/v1/me/notifications/read", json=too_big, headers=login.headers)
+    assert read.status_code == 422

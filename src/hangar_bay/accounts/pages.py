@@ -185,7 +185,11 @@ async def change_search(
         await searches.delete_search(session, row)
         return _done("search-deleted", "searches")
     wanted = "name" if action == "rename" else "alerts"
-    patch = _parse(SearchPatch, {wanted: _fields(form, wanted).get(wanted) or ""})
+    value: object = _fields(form, wanted).get(wanted) or ""
+    if wanted == "alerts":
+        # A form says "true"/"false"; JSON must send a real boolean (the schema is strict).
+        value = {"true": True, "false": False}.get(str(value), value)
+    patch = _parse(SearchPatch, {wanted: value})
     if isinstance(patch, list):
         return _invalid(request, patch)
     await searches.update_search(session, row, patch)

@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -77,7 +78,7 @@ class SearchIn(BaseModel):
 
     name: Name
     query: Query = Field(description='The browse query string; "" means every contract.')
-    alerts: bool = False
+    alerts: StrictBool = False
 
 
 class SearchPatch(BaseModel):
@@ -87,7 +88,7 @@ class SearchPatch(BaseModel):
 
     name: Name | None = None
     query: Query | None = None
-    alerts: bool | None = None
+    alerts: StrictBool | None = None
 
     @field_validator("name", "query", "alerts")
     @classmethod

@@ -43,7 +43,9 @@ pages = APIRouter(tags=["web"], include_in_schema=False)
 
 
 class ReadRequest(BaseModel):
-    ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=500
+    )
     all: bool = False
 
     @model_validator(mode="after")
