@@ -148,9 +148,12 @@ class PassSummary:
     @property
     def exit_code(self) -> int:
         """``ingest --once``'s exit status: 0 every region complete; 3 partial (some
-        contracts, names or locations still pending after the in-pass retries; a later
-        pass picks them up); 4 failed (some region had no usable listing, or there was
-        nothing to sweep). 2 is left for configuration errors."""
+        contracts' items or locations still pending after the in-pass retries, a names
+        call that failed, an unproven listing; a later pass picks them up); 4 failed
+        (some region had no usable listing, or there was nothing to sweep). A name ESI
+        refuses is re-checked later and changes nothing here. 1 (database unreachable),
+        2 (configuration, an unknown ``--region``) and 4 for ESI's region list are
+        decided in ``commands.ingest_command``."""
         if self.ok:
             return EXIT_COMPLETE
         if not self.results or any(r.outcome in ("failed", "locked") for r in self.results):
