@@ -46,9 +46,10 @@ async def test_once_with_esi_down_is_one_line_and_exit_4(
 async def test_once_with_esi_unreachable_is_one_line_and_exit_4(
     database: Database, settings: Settings
 ) -> None:
-    done = await run_cli(cli_env(settings, "http://127.0.0.1:1"))
+    done = await run_cli(cli_env(settings, "http://127.0.0.1:1"), "--region", "10000002")
     assert done.returncode == 4, done.stderr[-2000:]
     line = _one_line(done.stderr)
+    assert "http://127.0.0.1:1" in line, line
     assert "ESI" in line, line
     assert "/universe/regions/" in line, line
 

@@ -66,7 +66,8 @@ async def regions_to_sweep(ingestor: Ingestor, requested: Sequence[int]) -> list
         known = set(await ingestor.esi_regions())
     except EsiError as exc:
         raise EsiUnavailable(
-            f"ESI did not give its region list (/universe/regions/): {exc}"
+            f"ESI ({ingestor.settings.esi_base_url}) did not give its region list "
+            f"(/universe/regions/): {exc}"
         ) from None
     unknown = [r for r in requested if r not in known]
     # An empty list proves nothing about the regions asked for; their sweeps will tell.
