@@ -65,10 +65,15 @@ async def test_once_exit_codes_and_summary(
         )
         == []
     )
-    bad = await run_cli(env, "--region", "10000002", "--region", "19999999")
-    assert bad.returncode == 4  # failed: a region without a usable listing
-    assert "1/2 regions complete" in bad.stdout
-    assert "19999999" in bad.stdout
+    # Failed: a region without a usable listing (its stored listing has expired).
+    async with database.session() as session:
+        await session.execute(update(EsiPage).values(expires=None))
+    sim.sim.set_faults(FaultConfig(error_rate={"contracts": 1.0}))
+    bad = await run_cli(env, "--region", "10000002")
+    sim.sim.clear_faults()
+    assert bad.returncode == 4, bad.stdout[-2000:]
+    assert "0/1 regions complete" in bad.stdout
+    assert "incomplete: 10000002" in bad.stdout
     # Partial: one contract's items still failing after the in-pass retries.
     live = sim.sim.ground_truth(live_only=True, region_ids=[10000043])["contracts"]
     stuck = next(c["contract_id"] for c in live if c["type"] == "item_exchange")

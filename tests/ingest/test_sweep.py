@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from esi_sim.testing import RunningSimulator
 from hangar_bay.core.database import Database
-from hangar_bay.ingest.once import run_once
+from hangar_bay.ingest.once import UnknownRegions, run_once
 from hangar_bay.models import Contract, EsiPage, RegionStatus
 from hangar_bay.settings import Settings
 from tests.ingest.truth import browse_live, database_state, ground_truth, mismatches
@@ -114,10 +114,10 @@ async def test_region_subset_and_unknown_region(
     assert (
         mismatches(state, ground_truth(sim.sim, [10000002, 10000043]), [10000002, 10000043]) == []
     )
-    bad = await run_once(ingest_settings, [10000002, 19999999], show_progress=False)
-    assert not bad.ok
-    outcomes = {r.region_id: r.outcome for r in bad.results}
-    assert outcomes == {10000002: "complete", 19999999: "failed"}
+    # A region ESI does not list is refused before any sweep (a configuration error).
+    with pytest.raises(UnknownRegions) as refused:
+        await run_once(ingest_settings, [10000002, 19999999], show_progress=False)
+    assert refused.value.region_ids == [19999999]
 
 
 async def test_failed_listing_delists_nothing(

@@ -51,7 +51,13 @@ def ingest_command(settings: Settings, *, once: bool, regions: Sequence[int]) ->
 
         run_async(run_forever(settings))
         return 0
-    from hangar_bay.ingest.once import DatabaseUnreachable, run_once
+    from hangar_bay.ingest.once import (
+        EXIT_FAILED,
+        DatabaseUnreachable,
+        EsiUnavailable,
+        UnknownRegions,
+        run_once,
+    )
 
     try:
         summary = run_async(run_once(settings, regions))
@@ -59,6 +65,12 @@ def ingest_command(settings: Settings, *, once: bool, regions: Sequence[int]) ->
         # One line naming the cause, not a traceback: an operator's terminal.
         typer.echo(f"hangar-bay: ingest stopped: {exc}", err=True)
         return 1
+    except EsiUnavailable as exc:
+        typer.echo(f"hangar-bay: ingest failed: {exc}", err=True)
+        return EXIT_FAILED
+    except UnknownRegions as exc:
+        typer.echo(f"hangar-bay: --region: {exc}", err=True)
+        return 2
     typer.echo(summary.line())
     return summary.exit_code
 

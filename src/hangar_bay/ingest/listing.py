@@ -1,9 +1,10 @@
 """A region's listing: reading its pages, proving the read complete, writing the
 contracts it holds and delisting the ones it no longer holds.
 
-Only a listing that is provably whole (every page read, the page count known from ESI,
-the pages agreeing) and at least as new as the stored one may delist; anything less
-leaves every stored contract as it is.
+Only a listing that is provably whole (every page read, the page count known from ESI's
+X-Pages or, when no page carries it, from reading on until a short, empty or missing page
+ends the listing, the pages agreeing) and at least as new as the stored one may delist;
+anything less leaves every stored contract as it is.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def listing_url(region_id: int, page: int) -> str:
     return f"/contracts/public/{region_id}/?page={page}"
 
 
+# How many pages past the last one read a listing without X-Pages is probed for its end
+# (ESI's largest regions have a few dozen pages of 1,000 contracts).
+MAX_PROBED_PAGES = 200
+
+
 class ListingInconsistent(Exception):
     """Pages of one listing disagree (Last-Modified or X-Pages): ESI's copy changed."""
 
@@ -103,6 +109,16 @@ class ListingPart(SweepParts):
     async def _page(
         self, region_id: int, number: int, stored: PageState | None, force: bool
     ) -> Page:
+        page = await self._maybe_page(region_id, number, stored, force)
+        if page is None:
+            # The listing shrank under us (or X-Pages lied): read it again.
+            raise ListingInconsistent(f"page {number} vanished")
+        return page
+
+    async def _maybe_page(
+        self, region_id: int, number: int, stored: PageState | None, force: bool
+    ) -> Page | None:
+        """One listing page; None when ESI answers 404 for a page after the first."""
         url = listing_url(region_id, number)
         now = self.esi.server_now()
         usable = stored is not None and isinstance(stored.payload, dict)
@@ -117,8 +133,7 @@ class ListingPart(SweepParts):
             )
         except PermanentEsiError as exc:
             if number > 1 and exc.status == 404:
-                # The listing shrank under us (or X-Pages lied): read it again.
-                raise ListingInconsistent(f"page {number} vanished") from exc
+                return None
             raise
         expires = self.floor_expires(response.expires)
         if response.status == 304 and usable and stored is not None:
@@ -183,7 +198,7 @@ class ListingPart(SweepParts):
         total = first.pages
         if total is None:
             # No X-Pages: not "one page". Read as many as the stored copy had; another
-            # page's count may settle it, else the read cannot be proven whole.
+            # page's count may settle it, else probing on for the listing's end (below).
             stored_count = (
                 stored_first.payload.get("pages")
                 if stored_first is not None and isinstance(stored_first.payload, dict)
@@ -202,7 +217,11 @@ class ListingPart(SweepParts):
                 pages += await self._read_pages(region_id, range(total + 1, count + 1), force)
                 total = count
             else:
-                doubts.append("no X-Pages on the listing: page count unknown")
+                probed = await self._probe(region_id, pages, force)
+                if probed is None:
+                    doubts.append("no X-Pages on the listing: page count unknown")
+                else:
+                    pages, total = probed
         modified = {p.state.last_modified for p in pages}
         if len(modified) > 1:
             raise ListingInconsistent("Last-Modified differs between pages")
@@ -220,6 +239,35 @@ class ListingPart(SweepParts):
             listing.older = True
             doubts.append("listing older than the stored one")
         return listing
+
+    async def _probe(
+        self, region_id: int, pages: list[Page], force: bool
+    ) -> tuple[list[Page], int] | None:
+        """No page read so far told the page count: read on, one page at a time, until a
+        page tells it (X-Pages), or a page shorter than a full one, an empty page or a
+        404 ends the listing. Returns every page and the count, or None when
+        :data:`MAX_PROBED_PAGES` more pages did not settle it."""
+        pages = list(pages)
+        full = max(len(p.ids) for p in pages)
+        if len(pages) > 1 and len(pages[-1].ids) < full:
+            return pages, len(pages)
+        for number in range(len(pages) + 1, len(pages) + 1 + MAX_PROBED_PAGES):
+            url = listing_url(region_id, number)
+            async with self.database.sessionmaker() as session:
+                stored = (await load_pages(session, [url])).get(url)
+            page = await self._maybe_page(region_id, number, stored, force)
+            if page is None or not page.ids:
+                return pages, number - 1
+            if page.pages is not None:
+                if page.pages < number:
+                    raise ListingInconsistent(f"page {number} says X-Pages {page.pages}")
+                rest = await self._read_pages(region_id, range(number + 1, page.pages + 1), force)
+                return [*pages, page, *rest], page.pages
+            pages.append(page)
+            if len(page.ids) < full:
+                return pages, number
+            full = max(full, len(page.ids))
+        return None
 
     # --- writing the listing ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from hangar_bay.core.database import Database
 from hangar_bay.core.errors import is_database_unavailable
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
+from hangar_bay.esi.errors import EsiError
 from hangar_bay.ingest.service import Ingestor
 from hangar_bay.ingest.sweep import SweepResult
 from hangar_bay.market.service import run_market_pass
@@ -36,6 +37,43 @@ DATABASE_CHECKS_FAILED = 3
 
 class DatabaseUnreachable(Exception):
     """The database cannot be reached; the message is one line for the operator."""
+
+
+class EsiUnavailable(Exception):
+    """ESI did not give its region list (down, unreachable, refusing); one line."""
+
+
+class UnknownRegions(Exception):
+    """``--region`` named regions ESI does not list (a configuration error); one line."""
+
+    def __init__(self, region_ids: Sequence[int]) -> None:
+        self.region_ids = list(region_ids)
+        super().__init__(
+            "ESI lists no region "
+            + ", ".join(str(r) for r in self.region_ids)
+            + " (see /universe/regions/)"
+        )
+
+
+async def regions_to_sweep(ingestor: Ingestor, requested: Sequence[int]) -> list[int]:
+    """The requested regions (checked against ESI's list), or every region.
+
+    Raises :class:`EsiUnavailable` when ESI's region list cannot be had and
+    :class:`UnknownRegions` when a requested region is not on it."""
+    try:
+        if not requested:
+            return await ingestor.regions()
+        known = set(await ingestor.esi_regions())
+    except EsiError as exc:
+        raise EsiUnavailable(
+            f"ESI ({ingestor.settings.esi_base_url}) did not give its region list "
+            f"(/universe/regions/): {exc}"
+        ) from None
+    unknown = [r for r in requested if r not in known]
+    # An empty list proves nothing about the regions asked for; their sweeps will tell.
+    if known and unknown:
+        raise UnknownRegions(unknown)
+    return list(requested)
 
 
 def _describe_database(database: Database) -> str:
@@ -111,9 +149,12 @@ class PassSummary:
     @property
     def exit_code(self) -> int:
         """``ingest --once``'s exit status: 0 every region complete; 3 partial (some
-        contracts, names or locations still pending after the in-pass retries; a later
-        pass picks them up); 4 failed (some region had no usable listing, or there was
-        nothing to sweep). 2 is left for configuration errors."""
+        contracts' items or locations still pending after the in-pass retries, a names
+        call that failed, an unproven listing; a later pass picks them up); 4 failed
+        (some region had no usable listing, or there was nothing to sweep). A name ESI
+        refuses is re-checked later and changes nothing here. 1 (database unreachable),
+        2 (configuration, an unknown ``--region``) and 4 for ESI's region list are
+        decided in ``commands.ingest_command``."""
         if self.ok:
             return EXIT_COMPLETE
         if not self.results or any(r.outcome in ("failed", "locked") for r in self.results):
@@ -154,7 +195,7 @@ async def run_once(
             database=database, cache=cache, http=http, settings=settings, metrics=metrics
         )
         stack.push_async_callback(ingestor.esi.close)
-        region_ids = list(regions) or await ingestor.regions()
+        region_ids = await regions_to_sweep(ingestor, regions)
         await ingestor.name_regions(region_ids)
         interactive = sys.stderr.isatty() if show_progress is None else show_progress
         if interactive:

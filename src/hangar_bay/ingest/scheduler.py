@@ -43,6 +43,8 @@ async def schedule(ingestor: Ingestor, stop: asyncio.Event) -> None:
             await ingestor.name_regions(regions)
         except EsiError as exc:
             log.warning("regions_unavailable", error=str(exc))
+        if not regions:
+            # ESI down, unreachable or listing nothing: ask again later, never spin.
             await _sleep_or_stop(stop, REGIONS_RETRY_SECONDS)
     log.info("ingest_scheduler_started", regions=len(regions))
     while not stop.is_set():

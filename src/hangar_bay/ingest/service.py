@@ -78,9 +78,17 @@ class Ingestor:
         )
 
     async def regions(self) -> list[int]:
-        """The configured regions, or every region ESI lists."""
+        """The configured regions, or every region ESI lists.
+
+        Raises :class:`EsiError` when ESI cannot give its region list."""
         if self.settings.regions:
             return list(self.settings.regions)
+        return await self.esi_regions()
+
+    async def esi_regions(self) -> list[int]:
+        """Every region id ESI lists (``/universe/regions/``), ascending; may be empty.
+
+        Raises :class:`EsiError` when ESI is down, unreachable or refuses."""
         response = await self.esi.get("/universe/regions/", route="regions")
         data = response.data if isinstance(response.data, list) else []
         return sorted({r for r in data if isinstance(r, int) and not isinstance(r, bool)})
