@@ -38,6 +38,7 @@ from hangar_bay.alerts import service
 from hangar_bay.alerts.matcher import begin_write
 from hangar_bay.alerts.metrics import alert_metrics
 from hangar_bay.alerts.webhooks import WebhookUrl, WebhookUrlError, validate_webhook_url
+from hangar_bay.contracts.service import summaries_for
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
@@ -278,7 +279,7 @@ async def _send_one(
                 .order_by(AlertOutbox.id)
             )
         ).all()
-        summaries = await service.contract_summaries(
+        summaries = await summaries_for(
             session, [n.contract_id for _, n in pairs if n.contract_id is not None]
         )
     webhook: WebhookUrl | None = None

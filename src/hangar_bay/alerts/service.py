@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select, update
@@ -68,15 +67,6 @@ class SettingsOut(BaseModel):
     discord_pending: int = Field(description="Discord deliveries waiting to be sent.")
 
 
-async def contract_summaries(
-    session: AsyncSession, contract_ids: Sequence[int], *, now: dt.datetime | None = None
-) -> dict[int, dict[str, Any]]:
-    """The browse list representation of these contracts, by id."""
-    if not contract_ids:
-        return {}
-    return await summaries_for(session, contract_ids, now=now)
-
-
 def contract_url(public_url: str, contract_id: int) -> str:
     return f"{public_url.rstrip('/')}/contracts/{contract_id}"
 
@@ -109,7 +99,7 @@ async def list_notifications(
             .limit(size)
         )
     ).all()
-    summaries = await contract_summaries(
+    summaries = await summaries_for(
         session, [n.contract_id for n in rows if n.contract_id is not None]
     )
     items = []
