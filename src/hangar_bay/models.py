@@ -346,7 +346,7 @@ class Contract(Base):
     # Text search haystack: title, item names, location name (lower-cased).
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Auctions: the highest bid (ISK, null without bids) and the number of bids, written
-    # with the bids (ingest.sweep._save_bids) so a list and its sort need no aggregate.
+    # with the bids (ingest.bids.save_bids) so a list and its sort need no aggregate.
     highest_bid: Mapped[float | None] = mapped_column(Double)
     bid_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

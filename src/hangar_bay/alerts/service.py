@@ -122,7 +122,7 @@ async def list_notifications(
         )
     return NotificationPage(
         total=total,
-        unread=await unread_count(session, user_id),
+        unread=total if unread else await unread_count(session, user_id),
         page=page,
         size=size,
         pages=max(1, math.ceil(total / size)),

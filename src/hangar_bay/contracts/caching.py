@@ -220,6 +220,18 @@ async def cached_list(
     return body, gen
 
 
+async def new_generation(database: Database, cache: Cache) -> None:
+    """Start a new ingestion generation (every browse entry of the old one goes stale)
+    and count the default views for it. Best effort: a cache outage is logged, never
+    raised, so the sweep or pass that changed the data does not fail for it."""
+    try:
+        await cache.incr(GENERATION_KEY)
+    except Exception as exc:
+        log.warning("generation_not_bumped", error=str(exc))
+    else:
+        await warm_counts(database, cache)
+
+
 async def warm_counts(database: Database, cache: Cache) -> None:
     """Count the default views (:data:`DEFAULT_VIEWS`) for the current generation.
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # The browse caches are stamped with this generation; a sweep that changed something
 # starts a new one.
-from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
+from hangar_bay.contracts.caching import GENERATION_KEY, new_generation
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -326,9 +326,4 @@ class RegionSweeper(ListingPart, ItemsPart):
         if result.outcome != "failed" and (news or not unchanged):
             # A new generation empties the browse caches and recounts the default views,
             # so a sweep that changed nothing (most of them) leaves both alone.
-            try:
-                await self.cache.incr(GENERATION_KEY)
-            except Exception as exc:  # a cache outage must not fail the sweep
-                log.warning("generation_not_bumped", error=str(exc))
-            else:
-                await warm_counts(self.database, self.cache)
+            await new_generation(self.database, self.cache)

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
+from hangar_bay.contracts.caching import new_generation
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.logging import get_logger
 from hangar_bay.esi.client import EsiClient
@@ -65,12 +65,7 @@ async def market_pass(
     finally:
         await cache.release_lock(lock)
     if result.valued or result.days:
-        try:
-            await cache.incr(GENERATION_KEY)
-        except Exception as exc:  # a cache outage must not fail the pass
-            log.warning("generation_not_bumped", error=str(exc))
-        else:
-            await warm_counts(writer.database, cache)
+        await new_generation(writer.database, cache)
         log.info(
             "market_pass",
             prices=result.prices,

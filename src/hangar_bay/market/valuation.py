@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.ingest.writes import Writer
@@ -21,7 +21,7 @@ from hangar_bay.market import flags as flag_rules
 from hangar_bay.market.prices import prices_changed_at
 from hangar_bay.market.titles import TypeNames
 from hangar_bay.market.value import SHIP_CATEGORY, ValuedItem, cost, discount, estimate
-from hangar_bay.models import Contract, ContractBid, ContractItem, ItemType, MarketPrice
+from hangar_bay.models import Contract, ContractItem, ItemType, MarketPrice
 
 BATCH = 500
 
@@ -164,22 +164,15 @@ async def revalue(writer: Writer, *, now: dt.datetime, batch: int = BATCH) -> in
                         Contract.price,
                         Contract.reward,
                         Contract.items_status,
+                        # Kept current with the bids by ingest.bids.save_bids.
+                        Contract.highest_bid,
                     ).where(Contract.contract_id.in_(ids))
                 )
             ).all()
             items = await load_items(session, ids)
-            bids = dict(
-                (
-                    await session.execute(
-                        select(ContractBid.contract_id, func.max(ContractBid.amount))
-                        .where(ContractBid.contract_id.in_(ids))
-                        .group_by(ContractBid.contract_id)
-                    )
-                ).all()
-            )
         values = []
         for c in contracts:
-            a = assess(c, items.get(c.contract_id, []), names, bids.get(c.contract_id))
+            a = assess(c, items.get(c.contract_id, []), names, c.highest_bid)
             values.append(
                 {
                     "b_id": c.contract_id,

@@ -33,7 +33,7 @@ from hangar_bay.contracts.schemas import (
     Taxonomy,
 )
 from hangar_bay.core.cache import ResilientCache
-from hangar_bay.core.state import CacheDep, SessionDep, get_state
+from hangar_bay.core.state import SessionDep, get_state
 from hangar_bay.market import reads as market_reads
 from hangar_bay.market.chart import price_chart
 from hangar_bay.market.router import MAX_DAYS
@@ -145,13 +145,16 @@ def page_cache_key(f: ContractFilters) -> str:
     return f"browse:page:v3:{f.cache_key()}"
 
 
+_DEFAULT_FILTERS = ContractFilters()
+# Not filters: how the view is shown, and the tabs above it.
+_NOT_FILTERS = frozenset({"sort", "page", "size", "contract_type"})
+
+
 def _active_filters(f: ContractFilters) -> int:
-    defaults = ContractFilters()
-    ignored = {"sort", "page", "size", "contract_type"}
     return sum(
         1
         for name in type(f).model_fields
-        if name not in ignored and getattr(f, name) != getattr(defaults, name)
+        if name not in _NOT_FILTERS and getattr(f, name) != getattr(_DEFAULT_FILTERS, name)
     )
 
 
@@ -254,9 +257,7 @@ async def browse(request: Request) -> Response:
 
 
 @router.get("/contracts/{contract_id}")
-async def contract_page(
-    request: Request, contract_id: str, session: SessionDep, cache: CacheDep
-) -> Response:
+async def contract_page(request: Request, contract_id: str, session: SessionDep) -> Response:
     try:
         filters = _parse(request)
         back_query = filters.query_string()
