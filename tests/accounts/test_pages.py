@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -284,3 +285,31 @@ async def test_another_pilots_rows_through_forms_are_404(
     assert "Owner" not in me.text
     assert await _rows(database, SavedSearch) == 1
     assert await _rows(database, WatchEntry) == 1
+
+
+async def test_a_field_or_token_sent_twice_is_refused(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    # Whichever copy a check read, the other would go unchecked: neither is taken.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    twice = [("csrf_token", "bad"), ("csrf_token", pilot.csrf_token)]
+    body = urlencode([*twice, ("name", "n"), ("query", "")])
+    refused = await client.post("/me/searches", content=body, headers=form)
+    assert refused.status_code == 403
+    token = [("csrf_token", pilot.csrf_token)]
+    body = urlencode([*token, ("name", "n"), ("query", "q=a"), ("query", "q=b")])
+    response = await client.post("/me/searches", content=body, headers=form)
+    assert response.status_code == 422
+    assert "query" in response.text
+    assert (await client.get("/api/v1/me/searches")).json()["items"] == []
+
+
+async def test_c1_controls_and_line_separators_are_refused_in_names(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    for name in ("a\x85b", "a\x9b31mb", "a\u2028b", "a\u2029b"):
+        response = await client.post(
+            "/api/v1/me/searches", json={"name": name, "query": ""}, headers=pilot.headers
+        )
+        assert response.status_code == 422, repr(name)
+        assert response.json()["detail"][0]["loc"] == ["body", "name"]

@@ -104,8 +104,9 @@ async def csrf_token_sent(request: Request) -> str | None:
     if content_type in _FORM_TYPES:
         # Starlette keeps the parsed form, so the route can read it again.
         form = await request.form()
-        value = form.get(CSRF_FIELD)
-        return value if isinstance(value, str) else None
+        values = form.getlist(CSRF_FIELD)
+        # Two tokens are no token: whichever one a check read, the other went unchecked.
+        return values[0] if len(values) == 1 and isinstance(values[0], str) else None
     return None
 
 

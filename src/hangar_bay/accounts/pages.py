@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from hangar_bay.accounts import searches, watchlist
 from hangar_bay.accounts.auth import csrf_refused
-from hangar_bay.accounts.deps import Auth, AuthDep, csrf_matches
+from hangar_bay.accounts.deps import Auth, AuthDep, csrf_matches, csrf_token_sent
 from hangar_bay.accounts.errors import Invalid
 from hangar_bay.accounts.fragments import page_cache_headers, personalise
 from hangar_bay.accounts.schemas import (
@@ -74,11 +74,10 @@ async def _checked_form(request: Request, auth: Auth | None) -> FormData | Respo
     """The form, or the response refusing it (no session: 401; bad CSRF token: 403)."""
     if auth is None:
         return _login_first(request)
-    form = await request.form()
-    token = form.get("csrf_token")
-    if not csrf_matches(token if isinstance(token, str) else None, auth):
+    # The same reading as every other unsafe route: the header, else one form field.
+    if not csrf_matches(await csrf_token_sent(request), auth):
         return csrf_refused(request)
-    return form
+    return await request.form()
 
 
 def _fields(form: FormData, *names: str) -> dict[str, Any]:
@@ -86,7 +85,12 @@ def _fields(form: FormData, *names: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in names:
         if name in form:
-            value = form.get(name)
+            values = form.getlist(name)
+            if len(values) > 1:
+                # A field sent twice: neither value is taken; validation names the field.
+                out[name] = values
+                continue
+            value = values[0]
             text = value.strip() if isinstance(value, str) else ""
             out[name] = text or None
     return out

@@ -19,12 +19,13 @@ from urllib.parse import parse_qsl
 
 from pydantic import AfterValidator, Field
 
-# C0 controls and DEL. Single-line text refuses them all; multi-line text allows tab,
-# line feed and carriage return.
-SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f]")
-_MULTILINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls, DEL and the C1 controls (U+0080-U+009F: NEL, CSI, ...). Single-line text
+# refuses them all and Unicode's line and paragraph separators too; multi-line text
+# allows tab, line feed and carriage return.
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+_SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MULTILINE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_MESSAGE = "must not contain control characters (such as NUL)"
 
 # A percent-escape of a C0 control or DEL, or such a byte sent raw.
