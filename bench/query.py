@@ -11,7 +11,8 @@ of ``--server`` (default ``postgresql+asyncpg://postgres@127.0.0.1``), migrates 
 it with a synthetic universe through ``COPY`` (fast and independent of ingestion), then
 times twelve representative queries four ways, each against the bare SQL:
 
-* ``sql``: the counts and page statements the service issues, run straight on asyncpg;
+* ``sql``: the statements a cold request sends (recorded from one, as the driver sent
+  them), replayed on a plain asyncpg connection: the request's bare SQL time;
 * ``api cold`` / ``api warm``: ``GET /api/v1/contracts`` in-process (ASGI), with the
   result cache missed or hit. Before each cold request, untimed, the benchmark does what
   a finished sweep does: it bumps the ingestion generation (so every cached result is
@@ -43,21 +44,18 @@ from typing import Any
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
 
 from hangar_bay import migrate
 from hangar_bay.app import create_app
 from hangar_bay.contracts.caching import GENERATION_KEY, warm_counts
-from hangar_bay.contracts.query import ROUTE_SORTS, filter_conditions, sort_order, with_route
-from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import configure_logging
 from hangar_bay.ingest.sweep import CONTRACT_COLUMNS
 from hangar_bay.ingest.writes import ITEM_FIELDS
-from hangar_bay.models import Contract
+from hangar_bay.runtime import background_hooks
 from hangar_bay.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -544,31 +542,30 @@ async def timed(step: Step, runs: int, warmup: int) -> list[float]:
     return samples
 
 
-async def bare_sql(conn: asyncpg.Connection, query: str) -> list[str]:
-    """The counts and page statements the service issues for this query, as literal SQL."""
-    pairs = [tuple(p.split("=", 1)) for p in query.split("&") if p]
-    f = ContractFilters.from_multi([(k, v) for k, v in pairs])
-    now = dt.datetime.now(dt.UTC)
-    group_types = None
-    if f.group_id:
-        rows = await conn.fetch(
-            "SELECT type_id FROM item_types WHERE group_id = ANY($1::bigint[])", f.group_id
-        )
-        group_types = [r[0] for r in rows]
-    conds = filter_conditions(f, now, group_types=group_types)
-    counts = select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
-    page_conds = [*conds, Contract.type.in_(f.contract_type)] if f.contract_type else conds
-    keys = select(Contract.contract_id)
-    if f.sort_field in ROUTE_SORTS:
-        keys = with_route(keys)
-    page = (
-        keys.where(*page_conds).order_by(*sort_order(f)).offset((f.page - 1) * f.size).limit(f.size)
-    )
-    dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
-    return [
-        str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        for stmt in (counts, page)
-    ]
+class StatementLog:
+    """The statements (SQL as sent, with the driver's parameters) the app sends while
+    ``recording``: what a request really asks of the database, to be replayed bare."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.seen: list[tuple[str, tuple[Any, ...]]] = []
+        event.listen(Engine, "before_cursor_execute", self._before)
+
+    def _before(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool
+    ) -> None:
+        if self.recording:
+            self.seen.append((statement, tuple(parameters or ())))
+
+    async def record(
+        self, step: Callable[[], Awaitable[None]]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        self.seen, self.recording = [], True
+        try:
+            await step()
+        finally:
+            self.recording = False
+        return self.seen
 
 
 def free_port() -> int:
@@ -583,7 +580,7 @@ def app_factory() -> Any:
     # As `hangar-bay serve` does; unconfigured, structlog would print every request's
     # access line, and the http cells would time writing it.
     configure_logging(level=settings.log_level)
-    return create_app(settings)
+    return create_app(settings, background=background_hooks(settings, ingest=False))
 
 
 async def main() -> None:
@@ -632,7 +629,10 @@ async def main() -> None:
         await conn.close()
     await admin.close()
 
-    conn = await asyncpg.connect(f"{dsn}/{args.database}")
+    # As the app's connections are made (core.database): no parallel workers.
+    conn = await asyncpg.connect(
+        f"{dsn}/{args.database}", server_settings={"max_parallel_workers_per_gather": "0"}
+    )
     live = await conn.fetchval(
         "SELECT count(*) FROM contracts WHERE ended_at IS NULL AND date_expired > now()"
     )
@@ -655,7 +655,8 @@ async def main() -> None:
     )
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     configure_logging(level="WARNING")
-    app = create_app(settings)
+    # As `serve --no-ingest` builds it (its start-up hooks included).
+    app = create_app(settings, background=background_hooks(settings, ingest=False))
     # The same Redis keys and database the app reads: the benchmark plays the sweep.
     cache = create_cache(args.cache, prefix="hbbench:", metrics=None)
     sweep_database = Database.from_url(url, pool_size=2)
@@ -701,6 +702,8 @@ async def main() -> None:
         env=os.environ.copy(),
     )
     results: list[tuple[str, dict[str, tuple[float, float, float]]]] = []
+    statement_log = StatementLog()
+    sent: dict[str, int] = {}
     page_sizes: dict[str, int] = {}
     try:
         async with LifespanManager(app) as manager:
@@ -724,13 +727,17 @@ async def main() -> None:
                         await timed(warm(client, path), 0, 3)
                 for label, query in QUERIES:
                     path = f"/api/v1/contracts?{query}"
-                    statements = await bare_sql(conn, query)
+                    # The bare SQL of a cold request: the statements one sent, replayed
+                    # on a plain asyncpg connection (prepared, as the driver does).
+                    await finished_sweep()
+                    statements = await statement_log.record(request(inproc, path))
+                    sent[label] = len(statements)
 
-                    async def sql(statements: list[str] = statements) -> None:
-                        async with conn.transaction():
-                            await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-                            for stmt in statements:
-                                await conn.fetch(stmt)
+                    async def sql(
+                        statements: list[tuple[str, tuple[Any, ...]]] = statements,
+                    ) -> None:
+                        for stmt, params in statements:
+                            await conn.fetch(stmt, *params)
 
                     cells = {
                         "sql": Step(sql),
@@ -773,11 +780,23 @@ async def main() -> None:
         "warm-up runs; times in ms.\n"
     )
     modes = ["sql", "api cold", "api warm", "http cold", "http warm"]
-    print("| query | " + " | ".join(f"{m} p50 / p95 / p99" for m in modes) + " |")
-    print("|---|" + "---|" * len(modes))
+    print(
+        "| query | statements | "
+        + " | ".join(f"{m} p50 / p95 / p99" for m in modes)
+        + " | api cold p95 / sql p95 |"
+    )
+    print("|---|---|" + "---|" * len(modes) + "---|")
+    ratios = []
     for label, row in results:
         cells = [" / ".join(f"{v:.1f}" for v in row[m]) for m in modes]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        ratio = row["api cold"][1] / row["sql"][1]
+        ratios.append(ratio)
+        print(f"| {label} | {sent[label]} | " + " | ".join(cells) + f" | {ratio:.1f}x |")
+    print(
+        f"\nCold API p95 over bare SQL p95: {sum(r <= 3 for r in ratios)} of {len(ratios)} "
+        f"views at 3x or less; median {statistics.median(ratios):.1f}x, "
+        f"worst {max(ratios):.1f}x."
+    )
     worst_cold = max(row["api cold"][1] for _, row in results)
     worst_warm = max(row["api warm"][1] for _, row in results)
     print(f"\nWorst API p95: cold {worst_cold:.1f} ms, warm {worst_warm:.1f} ms.")

@@ -52,7 +52,8 @@ def statements(database: Database) -> Iterator[list[str]]:
 
 
 def counting(seen: list[str]) -> list[str]:
-    return [s for s in seen if "count(" in s.lower()]
+    # The per-type counts of a view (a summary's item counts are subqueries of the page).
+    return [s for s in seen if "group by contracts.type" in s.lower()]
 
 
 async def _get(client: httpx.AsyncClient, query: str = "") -> dict[str, Any]:

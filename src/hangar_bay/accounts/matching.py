@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hangar_bay.contracts import caching
 from hangar_bay.contracts.query import filter_conditions
 from hangar_bay.contracts.schemas import ContractFilters
-from hangar_bay.contracts.service import browse_connection, count_by_type
+from hangar_bay.contracts.service import count_by_type
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.models import utcnow
 
@@ -50,7 +50,7 @@ async def totals(
     for f, raw in zip(views, raws, strict=True):
         counts = _decode(raw)
         if counts is None:
-            conn = conn or await browse_connection(session)
+            conn = conn or await session.connection()
             counts = await count_by_type(conn, filter_conditions(f, now))
             await caching.write_counts(cache, f, gen, counts)
         out.append(_total(f, counts))

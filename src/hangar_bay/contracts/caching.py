@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel
@@ -21,7 +21,6 @@ from hangar_bay.contracts.schemas import (
     ContractFilters,
 )
 from hangar_bay.contracts.service import (
-    browse_connection,
     count_by_type,
     group_type_ids,
     list_page,
@@ -167,7 +166,7 @@ async def cached_counts(
     counts = _decode_counts(payload)
     if counts is not None:
         return counts
-    conn = await browse_connection(session)
+    conn = await session.connection()
     group_types = None
     if f.group_id:
         group_types = await group_type_ids(session, f.group_id)
@@ -177,17 +176,13 @@ async def cached_counts(
 
 
 async def _store_list(
-    session: AsyncSession,
-    cache: Cache,
-    f: ContractFilters,
-    gen: int,
-    counts: dict[str, int] | None,
+    cache: Cache, f: ContractFilters, gen: int, page: dict[str, Any], counted: bool
 ) -> tuple[str, bytes]:
-    page = await list_page(session, f, counts=counts)
-    if counts is None:
-        await write_counts(cache, f, gen, page["counts"])
+    """Cache ``page`` (and, when this request ``counted`` them, its view's counts)."""
     body = orjson.dumps(page)
     etag = etag_for(body)
+    if counted:
+        await write_counts(cache, f, gen, page["counts"])
     await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=LIST_TTL)
     return etag, body
 
@@ -198,14 +193,16 @@ async def cached_list_entry(
     """The list as (ETag, JSON bytes) and the generation it belongs to, cached.
 
     A hit is one cache round trip (see :func:`read_stamped`), no JSON or hashing work,
-    and no database session: one is opened only on a miss. A miss reuses the view's
-    counts when this generation already has them.
+    and no database session: one is opened only on a miss, for reads only
+    (:meth:`Database.read`), and given back before the cache is written. A miss reuses
+    the view's counts when this generation already has them.
     """
     gen, entry, counts = await _lookup_list(cache, f)
     if entry is not None:
         return entry[0], entry[1], gen
-    async with database.session() as session:
-        etag, body = await _store_list(session, cache, f, gen, counts)
+    async with database.read() as session:
+        page = await list_page(session, f, counts=counts)
+    etag, body = await _store_list(cache, f, gen, page, counted=counts is None)
     return etag, body, gen
 
 
@@ -216,7 +213,8 @@ async def cached_list(
     gen, entry, counts = await _lookup_list(cache, f)
     if entry is not None:
         return entry[1], gen
-    _, body = await _store_list(session, cache, f, gen, counts)
+    page = await list_page(session, f, counts=counts)
+    _, body = await _store_list(cache, f, gen, page, counted=counts is None)
     return body, gen
 
 
@@ -254,7 +252,7 @@ async def warm_counts(database: Database, cache: Cache) -> None:
     try:
         now = utcnow()
         async with database.session() as session:
-            conn = await browse_connection(session)
+            conn = await session.connection()
             computed = [(f, await count_by_type(conn, filter_conditions(f, now))) for f in missing]
     except Exception as exc:  # the sweep that calls this has finished its own work
         log.warning("counts_not_warmed", reason="database", error=str(exc))

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -44,7 +44,7 @@ from hangar_bay.contracts.schemas import (
     TaxonomyGroup,
     TaxonomyType,
 )
-from hangar_bay.contracts.summary import summary_fields
+from hangar_bay.contracts.summary import SUMMARY_COLUMNS, summary_fields
 from hangar_bay.market.reads import prices_for
 from hangar_bay.market.value import ValuedItem, unit_price
 from hangar_bay.models import (
@@ -131,35 +131,91 @@ def _with_names(stmt: S) -> S:
     )
 
 
-def _summary_select() -> Select[Any]:
-    """Every column a summary needs: the contract's own, its names and its destination."""
-    return _with_destination(
-        _with_names(
-            select(
-                *(c for c in Contract.__table__.columns if c.key != "search_text"),
-                Region.name.label("region_name"),
-                EntityName.name.label("issuer_name"),
-                SolarSystem.name.label("system_name"),
-                *DESTINATION_COLUMNS,
-            )
+def _item_count(included: bool) -> Any:
+    return (
+        select(func.count())
+        .where(ContractItem.contract_id == Contract.contract_id)
+        .where(ContractItem.is_included.is_(included))
+        .scalar_subquery()
+    )
+
+
+# Every column a summary needs: the contract's own, its names, its destination and how
+# many items it offers and asks for. Built once: a statement is immutable, and building
+# this one (forty columns, five joins) cost a cache miss more than running it.
+_SUMMARY_SELECT: Select[Any] = _with_destination(
+    _with_names(
+        select(
+            *(Contract.__table__.c[name] for name in SUMMARY_COLUMNS),
+            Region.name.label("region_name"),
+            EntityName.name.label("issuer_name"),
+            SolarSystem.name.label("start_system_name"),
+            *DESTINATION_COLUMNS,
+            _item_count(True).label("offered_count"),
+            _item_count(False).label("requested_count"),
         )
     )
+)
+
+_SUMMARY_ITEM_KEYS = (
+    "type_id",
+    "type_name",
+    "group_id",
+    "group_name",
+    "category_id",
+    "quantity",
+    "is_included",
+    "is_blueprint_copy",
+    "material_efficiency",
+    "time_efficiency",
+    "runs",
+)
+# The item lines a summary shows: offered ships and offered blueprints. A ship contract's
+# fitted modules (most of its lines) only count, and the page statement counts them.
+_SUMMARY_ITEMS_SELECT = (
+    select(
+        ContractItem.contract_id,
+        ContractItem.type_id,
+        ItemType.name,
+        ItemType.group_id,
+        ItemGroup.name,
+        ItemType.category_id,
+        ContractItem.quantity,
+        ContractItem.is_included,
+        ContractItem.is_blueprint_copy,
+        ContractItem.material_efficiency,
+        ContractItem.time_efficiency,
+        ContractItem.runs,
+    )
+    .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
+    .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
+    .where(
+        ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True)),
+        ContractItem.is_included.is_(True),
+        or_(
+            ItemType.category_id == SHIP_CATEGORY,
+            ContractItem.is_blueprint_copy.is_not(None),
+            ContractItem.runs.is_not(None),
+        ),
+    )
+    .order_by(ContractItem.contract_id, ContractItem.record_id)
+)
 
 
 async def _summaries(
     session: AsyncSession, rows: Sequence[Any], now: dt.datetime
 ) -> list[dict[str, Any]]:
-    items = await _items_of(session, [row.contract_id for row in rows])
-    return [
-        summary_fields(
-            row,
-            now=now,
-            region_name=row.region_name,
-            issuer_name=row.issuer_name,
-            system_name=row.system_name,
-            items=items.get(row.contract_id, []),
-            end=row,
+    """The summaries of ``rows`` (of :data:`_SUMMARY_SELECT`), with their item lines."""
+    by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if rows:
+        conn = await session.connection()
+        lines = await conn.execute(
+            _SUMMARY_ITEMS_SELECT, {"contract_ids": [row.contract_id for row in rows]}
         )
+        for line in lines:
+            by_contract[line[0]].append(dict(zip(_SUMMARY_ITEM_KEYS, line[1:], strict=True)))
+    return [
+        summary_fields(row, now=now, items=by_contract.get(row.contract_id, ()))
         for row in rows
     ]
 
@@ -175,7 +231,7 @@ async def summaries_for(
         return {}
     conn = await session.connection()
     rows = (
-        await conn.execute(_summary_select().where(Contract.contract_id.in_(list(contract_ids))))
+        await conn.execute(_SUMMARY_SELECT.where(Contract.contract_id.in_(list(contract_ids))))
     ).all()
     summaries = await _summaries(session, rows, now or utcnow())
     return {summary["contract_id"]: summary for summary in summaries}
@@ -187,15 +243,6 @@ async def group_type_ids(session: AsyncSession, group_ids: Sequence[int]) -> lis
     conn = await session.connection()
     rows = await conn.execute(select(ItemType.type_id).where(ItemType.group_id.in_(group_ids)))
     return [type_id for (type_id,) in rows]
-
-
-async def browse_connection(session: AsyncSession) -> AsyncConnection:
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        # These queries take milliseconds: starting parallel workers costs more than it
-        # saves (measured on 2 cores: 67 ms with a worker, 18 ms without, bench/query.py).
-        await conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    return conn
 
 
 async def count_by_type(
@@ -223,7 +270,7 @@ async def list_page(
     spares the one statement whose cost grows with the number of matching contracts.
     """
     now = now or utcnow()
-    conn = await browse_connection(session)
+    conn = await session.connection()
     group_types = await group_type_ids(session, f.group_id) if f.group_id else None
     conds = filter_conditions(f, now, group_types=group_types)
     counts = dict(counts) if counts is not None else await count_by_type(conn, conds)
@@ -253,9 +300,9 @@ async def list_page(
         )
         rows = (
             await conn.execute(
-                _summary_select()
-                .join(keys, keys.c.contract_id == Contract.contract_id)
-                .order_by(*order)
+                _SUMMARY_SELECT.join(keys, keys.c.contract_id == Contract.contract_id).order_by(
+                    *order
+                )
             )
         ).all()
         summaries = await _summaries(session, rows, now)
@@ -313,11 +360,14 @@ async def get_contract(
     summary = summary_fields(
         contract,
         now=now,
-        region_name=region_name,
-        issuer_name=issuer_name,
-        system_name=system_name,
         items=items,
-        end=row,
+        names={
+            "region_name": region_name,
+            "issuer_name": issuer_name,
+            "start_system_name": system_name,
+            "end_system_name": row.end_system_name,
+            "jumps": row.jumps,
+        },
     )
     buyout_discount = None
     value = summary["estimated_value"]

@@ -1,42 +1,62 @@
 """A contract's list representation (:class:`schemas.ContractSummary`) as plain data,
-from an ORM object or a row carrying its columns: the shared part of the list and the
+from a row of the list statement or an ORM object: the shared part of the list and the
 detail, and the type-aware fields of auctions and couriers."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from sqlalchemy.engine import Row
 
 from hangar_bay.contracts.query import SHIP_CATEGORY
 from hangar_bay.market.flags import described as described_flags
 from hangar_bay.models import as_utc
 
+# The contract columns a summary is made of, named as in the API. Ingestion's bookkeeping
+# columns and the wide search_text are not among them. highest_bid only feeds current_bid.
+SUMMARY_COLUMNS = (
+    "contract_id",
+    "type",
+    "title",
+    "region_id",
+    "issuer_id",
+    "date_issued",
+    "date_expired",
+    "ended_at",
+    "price",
+    "buyout",
+    "collateral",
+    "reward",
+    "volume",
+    "days_to_complete",
+    "start_location_id",
+    "start_location_name",
+    "start_system_id",
+    "start_security",
+    "start_is_structure",
+    "end_location_id",
+    "end_location_name",
+    "end_system_id",
+    "end_security",
+    "is_ship_contract",
+    "ship_count",
+    "highest_bid",
+    "bid_count",
+    "estimated_value",
+    "value_complete",
+    "discount",
+    "flags",
+)
+# What a summary names beside the contract's own columns: joined in by the list
+# statement, passed in by the detail.
+NAME_COLUMNS = ("region_name", "issuer_name", "start_system_name", "end_system_name", "jumps")
 
-def _status(contract: Any, now: dt.datetime) -> str:
-    if contract.ended_at is not None:
-        return "ended"
-    if as_utc(contract.date_expired) <= now:
-        return "expired"
-    return "outstanding"
 
-
-def summary_fields(
-    contract: Any,
-    *,
-    now: dt.datetime,
-    region_name: str | None,
-    issuer_name: str | None,
-    system_name: str | None,
-    items: Sequence[dict[str, Any]],
-    end: Any = None,
-) -> dict[str, Any]:
-    """The list representation of a contract (an ORM object or a row with its columns).
-
-    Plain dicts, not models: a page holds hundreds of item lines and building a model
-    for each costs more than the SQL. The shapes are those of :mod:`schemas`, which
-    validates them wherever a model is needed.
-    """
+def _lines(items: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[Any], int, int]:
+    """Ships (one line per type), blueprints, and the numbers of offered and requested
+    items, from a contract's items."""
     ships: dict[int, dict[str, Any]] = {}
     blueprints: list[dict[str, Any]] = []
     offered = requested = 0
@@ -68,75 +88,65 @@ def summary_fields(
                     "time_efficiency": item["time_efficiency"],
                 }
             )
-    price_per_ship = (
-        contract.price / contract.ship_count
-        if contract.price is not None and contract.ship_count
-        else None
+    ordered = (
+        sorted(ships.values(), key=lambda s: (-s["quantity"], s["name"] or ""))
+        if len(ships) > 1
+        else list(ships.values())
     )
-    return {
-        "contract_id": contract.contract_id,
-        "type": contract.type,
-        "title": contract.title or "",
-        "status": _status(contract, now),
-        "region_id": contract.region_id,
-        "region_name": region_name,
-        "issuer_id": contract.issuer_id,
-        "issuer_name": issuer_name,
-        "date_issued": as_utc(contract.date_issued),
-        "date_expired": as_utc(contract.date_expired),
-        "ended_at": as_utc(contract.ended_at) if contract.ended_at else None,
-        "price": contract.price,
-        "buyout": contract.buyout,
-        "collateral": contract.collateral,
-        "reward": contract.reward,
-        "volume": contract.volume,
-        "days_to_complete": contract.days_to_complete,
-        "start_location_id": contract.start_location_id,
-        "start_location_name": contract.start_location_name,
-        "start_system_id": contract.start_system_id,
-        "start_system_name": system_name,
-        "start_security": contract.start_security,
-        "start_is_structure": contract.start_is_structure,
-        "end_location_id": contract.end_location_id,
-        "is_ship_contract": contract.is_ship_contract,
-        "ship_count": contract.ship_count,
-        "price_per_ship": price_per_ship,
-        "ships": (
-            sorted(ships.values(), key=lambda s: (-s["quantity"], s["name"] or ""))
-            if len(ships) > 1
-            else list(ships.values())
-        ),
-        "blueprints": blueprints,
-        "offered_count": offered,
-        "requested_count": requested,
-        **type_fields(contract, end),
-        # --- value (F010); docs/value.md ---
-        "estimated_value": contract.estimated_value,
-        "value_complete": bool(contract.value_complete),
-        "discount": contract.discount,
-        "flags": described_flags(contract.flags),
-    }
+    return ordered, blueprints, offered, requested
 
 
-def type_fields(contract: Any, end: Any) -> dict[str, Any]:
-    """The auction and courier fields of a summary. The destination's station, system and
-    security are stored on the contract by ingestion; ``end`` is a row carrying the
-    destination system's ``end_system_name`` and the route's ``jumps``, or ``None``."""
-    is_auction = contract.type == "auction"
-    jumps = getattr(end, "jumps", None)
-    reward, volume = contract.reward, contract.volume
-    return {
-        "current_bid": (
-            contract.highest_bid if contract.highest_bid is not None else contract.price
-        )
-        if is_auction
-        else None,
-        "bid_count": contract.bid_count or 0,
-        "end_location_name": contract.end_location_name,
-        "end_system_id": contract.end_system_id,
-        "end_system_name": getattr(end, "end_system_name", None),
-        "end_security": contract.end_security,
-        "jumps": jumps,
-        "reward_per_m3": reward / volume if reward is not None and volume else None,
-        "reward_per_jump": reward / jumps if reward is not None and jumps else None,
-    }
+def summary_fields(
+    contract: Any,
+    *,
+    now: dt.datetime,
+    items: Sequence[Mapping[str, Any]],
+    names: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The list representation of a contract, as a dict of :class:`schemas.ContractSummary`.
+
+    ``contract`` is either
+    * a row carrying :data:`SUMMARY_COLUMNS`, :data:`NAME_COLUMNS`, ``offered_count`` and
+      ``requested_count`` (the list statement, ``service``); ``items`` are then only the
+      lines a summary shows (offered ships and blueprints), which spares a list its
+      module lines; or
+    * an ORM ``Contract`` with its :data:`NAME_COLUMNS` in ``names`` and every item in
+      ``items`` (the detail), counted here.
+
+    Plain dicts, not models: a page holds dozens of summaries and building a model for
+    each costs more than the SQL (a row is taken whole, in C, by ``_asdict``). The
+    shapes are those of :mod:`schemas`, which validates them wherever a model is needed.
+    """
+    ships, blueprints, offered, requested = _lines(items)
+    if isinstance(contract, Row):
+        s = contract._asdict()
+    else:
+        s = {name: getattr(contract, name) for name in SUMMARY_COLUMNS}
+        s.update(names or dict.fromkeys(NAME_COLUMNS))
+        s["offered_count"], s["requested_count"] = offered, requested
+    s["title"] = s["title"] or ""
+    expired = s["date_expired"] = as_utc(s["date_expired"])
+    s["date_issued"] = as_utc(s["date_issued"])
+    if s["ended_at"] is not None:
+        s["ended_at"] = as_utc(s["ended_at"])
+        s["status"] = "ended"
+    else:
+        s["status"] = "expired" if expired <= now else "outstanding"
+    price, ship_count = s["price"], s["ship_count"]
+    s["price_per_ship"] = price / ship_count if price is not None and ship_count else None
+    s["ships"] = ships
+    s["blueprints"] = blueprints
+    # Auctions and couriers (issue 13): the current bid is the highest, or the starting
+    # price before the first bid.
+    highest_bid = s.pop("highest_bid")
+    s["current_bid"] = (
+        (highest_bid if highest_bid is not None else price) if s["type"] == "auction" else None
+    )
+    s["bid_count"] = s["bid_count"] or 0
+    reward, volume, jumps = s["reward"], s["volume"], s["jumps"]
+    s["reward_per_m3"] = reward / volume if reward is not None and volume else None
+    s["reward_per_jump"] = reward / jumps if reward is not None and jumps else None
+    # Value (issue 12, docs/value.md).
+    s["value_complete"] = bool(s["value_complete"])
+    s["flags"] = described_flags(s["flags"])
+    return s

@@ -36,9 +36,21 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
-        # Fail fast when the server is gone, so /ready answers within its budget.
-        kwargs["connect_args"] = {"timeout": 5, "command_timeout": 60}
+        # LIFO: the connection used last is used next, so a quiet process works on one or
+        # two connections whose prepared statements (and PostgreSQL's cached plans for
+        # them, which spare a ~1 ms planning of the browse page) are already made.
+        kwargs.update(
+            pool_size=pool_size, max_overflow=pool_size, pool_timeout=10, pool_use_lifo=True
+        )
+        kwargs["connect_args"] = {
+            # Fail fast when the server is gone, so /ready answers within its budget.
+            "timeout": 5,
+            "command_timeout": 60,
+            # Our statements take milliseconds: starting parallel workers costs more than
+            # it saves (browse on 2 cores: 67 ms with a worker, 18 ms without, see
+            # docs/benchmarks.md). Set once per connection rather than per transaction.
+            "server_settings": {"max_parallel_workers_per_gather": "0"},
+        }
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -49,6 +61,9 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
@@ -73,6 +88,21 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only, each statement on its own (autocommit).
+
+        For browse views built from a few independent statements: no ``BEGIN`` and
+        ``COMMIT`` round trips around them. Its statements do not share one snapshot,
+        so use it only where a sweep committing in between cannot make the answer
+        inconsistent beyond what the next generation corrects (cached views are
+        recomputed after every sweep). Charged to the ``query`` budget like
+        :meth:`session`. Writing through it is a mistake (each write commits at once).
+        """
+        await charge_query()
+        async with self._reader() as session:
+            yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -54,6 +54,8 @@ templates = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship with the package: no stat() of every template file per render.
+    auto_reload=False,
 )
 templates.filters.update(
     isk=fmt.isk,
@@ -192,7 +194,7 @@ async def browse(request: Request) -> Response:
         return await account.browse_response(
             templates, request, filters, entry[0], entry[1], media_type=HTML, max_age=LIST_MAX_AGE
         )
-    async with database.session() as session:
+    async with database.read() as session:
         body, gen = await caching.cached_list(session, cache, filters)
         taxonomy, regions, freshness = await _browse_context(session, cache, gen)
         unknown_hidden = await _hidden_unknown(session, cache, filters, gen)
