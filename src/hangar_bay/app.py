@@ -124,6 +124,10 @@ def create_app(
         version=__version__,
         summary="Find ships for sale on EVE Online public contracts.",
         lifespan=lifespan,
+        # Metrics and logs are our own (/metrics, structlog). FastAPI's built-in
+        # OpenTelemetry finds no provider configured, but would still look for one on
+        # every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         # Served from packaged assets by ops.docs (no CDN, no inline script), or off.
         docs_url=None,
         redoc_url=None,
@@ -137,16 +141,19 @@ def create_app(
         settings=settings,
         limiter=limiter,
     )
+    # Routes are matched in order: the two busiest views (the browse page and the list
+    # API) first, so their requests do not try every other router's paths on the way.
+    # No paths overlap, so the order decides nothing else.
+    app.include_router(web_router)
+    app.include_router(contracts_router)
     app.include_router(ops_router)
     app.include_router(ingest_router)
-    app.include_router(contracts_router)
     app.include_router(auth_router)
     app.include_router(accounts_router)
     app.include_router(alerts_router)
     app.include_router(alerts_pages)
     app.include_router(feeds_router)
     app.include_router(market_router)
-    app.include_router(web_router)
     app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app, enabled=settings.docs_on)

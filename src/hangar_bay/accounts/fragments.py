@@ -113,7 +113,8 @@ async def browse_response(
         auth,
         html,
         etag,
-        save_query=filters.query_string(page=1),
+        # Built for a pilot only: a visitor's page (the cached, busiest case) has none.
+        save_query=filters.query_string(page=1) if auth is not None else None,
         single_type=single_type,
     )
     response = etag_response(request, etag, body, media_type=media_type, max_age=max_age)
