@@ -274,7 +274,7 @@ def _as_if(request: Request, query: str) -> Request:
 
 
 def _watch_context(detail: ContractDetail) -> dict[str, Any]:
-    """ "Watch this ship": each offered ship type once, and the price to prefill."""
+    """The context of "Watch this ship": each offered ship type once, the price to prefill."""
     return {
         "watch_types": list({ship.type_id: ship for ship in detail.ships}.values()),
         "watch_price": detail.price_per_ship if detail.type == "item_exchange" else None,
@@ -326,10 +326,9 @@ async def contract_page(request: Request, contract_id: str) -> Response:
                 [f"No contract {contract_id} has been seen by Hangar Bay."],
                 back,
             )
-    if page is None:
-        assert detail is not None
-        page = _render_contract(_as_if(request, back_query), detail, back)
-        await caching.write_entry(cache, page_key, gen, *page, ttl=DETAIL_MAX_AGE)
+        if page is None:
+            page = _render_contract(_as_if(request, back_query), detail, back)
+            await caching.write_entry(cache, page_key, gen, *page, ttl=DETAIL_MAX_AGE)
     etag, html = page
     return account.shared_page_response(
         templates,
