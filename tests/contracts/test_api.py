@@ -12,8 +12,8 @@ from sqlalchemy import event
 
 from hangar_bay.app import create_app
 from hangar_bay.contracts import caching, service
+from hangar_bay.contracts.detail import detail_cache_key
 from hangar_bay.contracts.http import etag_for, pack
-from hangar_bay.contracts.router import detail_cache_key
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from hangar_bay.accounts.sessions import SESSION_COOKIE
+from hangar_bay.accounts.testing import log_in
 from hangar_bay.app import create_app
 from hangar_bay.contracts.caching import GENERATION_KEY
 from hangar_bay.contracts.schemas import ContractFilters
@@ -190,6 +192,83 @@ async def test_last_good_answer_is_served_stale_while_the_database_is_down(
             assert other.status_code == 503
     finally:
         await dead.dispose()
+
+
+async def test_detail_views_serve_their_last_good_copy_while_the_database_is_down(
+    settings: Settings, seeded: Database, cache: ResilientCache
+) -> None:
+    pilot = await log_in(seeded, character_id=91000001, character_name="Pilot Alpha")
+    views = {}
+    async for http in _client(settings, seeded, cache):
+        cid = (await http.get("/api/v1/contracts")).json()["items"][0]["contract_id"]
+        urls = [
+            f"/contracts/{cid}",
+            f"/api/v1/contracts/{cid}",
+            f"/types/{RIFTER}",
+            f"/api/v1/types/{RIFTER}/price-history",
+        ]
+        # The contract page is first seen by a pilot: the copy kept is still a visitor's.
+        http.cookies.set(SESSION_COOKIE, pilot.cookie)
+        assert "Pilot Alpha" in (await http.get(urls[0])).text
+        http.cookies.delete(SESSION_COOKIE)
+        for url in urls:
+            views[url] = await http.get(url)
+            assert views[url].status_code == 200, url
+    # A sweep finished meanwhile (every cached entry is out of date), then the database
+    # went away.
+    await cache.incr(GENERATION_KEY)
+    dead = Database.from_url(DEAD_POSTGRES)
+    try:
+        async for http in _client(settings, dead, cache):
+            for url in urls:
+                answer = await http.get(url)
+                assert answer.status_code == 200, url
+                assert answer.headers["warning"] == '110 - "Response is Stale"', url
+                assert int(answer.headers["age"]) >= 0
+                assert answer.headers["retry-after"] == "5"
+                assert answer.headers["etag"] == views[url].headers["etag"]
+                if url.startswith("/api/"):
+                    assert answer.headers["content-type"] == "application/json"
+                    assert answer.json() == views[url].json()
+                else:
+                    assert answer.headers["content-type"].startswith("text/html")
+                    assert "database is briefly unreachable" in answer.text
+            page = await http.get(urls[0])
+            assert "A Rifter" in page.text
+            assert "Log in to watch Rifter" in page.text
+            # The pilot, whose session cannot be read now, gets the shared copy too.
+            http.cookies.set(SESSION_COOKIE, pilot.cookie)
+            theirs = await http.get(urls[0])
+            assert theirs.status_code == 200
+            assert theirs.headers["warning"].startswith("110")
+            assert "Pilot Alpha" not in theirs.text
+            assert pilot.csrf_token not in theirs.text
+            assert "csrf_token" not in theirs.text
+    finally:
+        await dead.dispose()
+
+
+@pytest.mark.parametrize(
+    ("path", "html"),
+    [
+        ("/contracts/190000001", True),
+        ("/api/v1/contracts/190000001", False),
+        (f"/types/{RIFTER}", True),
+        (f"/api/v1/types/{RIFTER}/price-history", False),
+    ],
+)
+async def test_a_detail_view_without_a_copy_is_a_503_in_its_format(
+    dead_client: httpx.AsyncClient, path: str, html: bool
+) -> None:
+    response = await dead_client.get(path, headers=BROWSER)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "warning" not in response.headers
+    if html:
+        assert response.headers["content-type"].startswith("text/html")
+        assert "briefly unavailable" in response.text
+    else:
+        assert response.json()["error"] == "database_unavailable"
 
 
 async def test_database_unavailable_is_counted(

@@ -1,17 +1,20 @@
 """Per-pilot pieces of otherwise shared pages.
 
 Pages are rendered, and cached, as a visitor sees them: the account pieces (the header's
-"Log in with EVE Online", the browse page's "Log in to save this search") sit between
-``<!--hb:NAME-->`` and ``<!--/hb:NAME-->`` markers. A visitor's response is the cached
-page as it is (same bytes, same ETag, no extra work on the hot path). A logged-in
-pilot's response gets those pieces swapped for theirs (name, portrait, logout form,
-"Save this search" with the CSRF token), an ETag over the result, and
-``Cache-Control: private, no-cache``, so no shared cache ever keeps it. Every page says
-``Vary: Cookie``, so browsers fetch again after a login or logout instead of showing the
-other state from their cache.
+"Log in with EVE Online", the browse page's "Log in to save this search", the contract
+page's "Log in to watch ...") sit between ``<!--hb:NAME-->`` and ``<!--/hb:NAME-->``
+markers. A visitor's response is the cached page as it is (same bytes, same ETag, no
+extra work on the hot path). A logged-in pilot's response gets those pieces swapped for
+theirs (name, portrait, logout form, "Save this search" and "Watch this ship" with the
+CSRF token), an ETag over the result, and ``Cache-Control: private, no-cache``, so no
+shared cache ever keeps it. Every page says ``Vary: Cookie``, so browsers fetch again
+after a login or logout instead of showing the other state from their cache.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request, Response
 from jinja2 import Environment
@@ -27,6 +30,7 @@ from hangar_bay.models import ItemType
 
 ACCOUNT_SLOT = "account"
 SAVE_SLOT = "save-search"
+WATCH_SLOT = "watch"
 
 
 def here(request: Request) -> str:
@@ -121,16 +125,23 @@ async def browse_response(
     return page_cache_headers(response, auth)
 
 
-def personal_response(
+def shared_page_response(
     env: Environment,
     request: Request,
     auth: Auth | None,
+    etag: str,
     html: bytes,
     *,
     media_type: str,
     max_age: int,
+    watch: Mapping[str, Any] | None = None,
 ) -> Response:
-    """A page rendered for this request (no server-side page cache), with its header."""
-    body, etag = personalise(env, request, auth, html, etag_for(html))
+    """A page cached for every visitor (``html``, ``etag``) as this request sees it: a
+    pilot's header, and with ``watch`` (``_watch.html``'s ``watch_types`` and
+    ``watch_price``) their "Watch this ship" forms in the page's watch slot."""
+    if auth is not None and watch is not None:
+        forms = env.get_template("_watch.html").render(auth=auth, here=here(request), **watch)
+        html = _splice(html, WATCH_SLOT, forms.encode())
+    body, etag = personalise(env, request, auth, html, etag)
     response = etag_response(request, etag, body, media_type=media_type, max_age=max_age)
     return page_cache_headers(response, auth)

@@ -7,18 +7,17 @@ import io
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from hangar_bay.contracts import caching, service
+from hangar_bay.contracts.detail import detail_entry
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
     LIST_MAX_AGE,
     cached_response,
-    etag_for,
     etag_response,
 )
 from hangar_bay.contracts.schemas import (
@@ -195,12 +194,6 @@ async def export_contracts(request: Request, database: DatabaseDep) -> Streaming
     )
 
 
-def detail_cache_key(contract_id: int) -> str:
-    # v4: the type-aware fields (current_bid for every auction, the destination, jumps)
-    # and the value fields.
-    return f"browse:detail:v4:{contract_id}"
-
-
 @router.get(
     "/contracts/{contract_id}",
     response_model=ContractDetail,
@@ -221,17 +214,11 @@ async def get_contract(
     database: DatabaseDep,
     cache: CacheDep,
 ) -> Response:
-    key = detail_cache_key(contract_id)
-    gen, entry = await caching.read_entry(cache, key)
+    # Cached per generation (one cache read on a hit, no session); while the database
+    # is unreachable the middleware answers with the last good copy, marked stale.
+    entry = await detail_entry(database, cache, contract_id)
     if entry is None:
-        async with database.session() as session:
-            detail = await service.get_contract(session, contract_id)
-        if detail is None:
-            raise NotFound(f"contract {contract_id}")
-        # orjson, like the list, so both endpoints write timestamps the same way.
-        body = orjson.dumps(detail.model_dump())
-        entry = (etag_for(body), body)
-        await caching.write_entry(cache, key, gen, *entry, ttl=caching.LIST_TTL)
+        raise NotFound(f"contract {contract_id}")
     etag, body = entry
     return etag_response(request, etag, body, media_type=JSON, max_age=DETAIL_MAX_AGE)
 

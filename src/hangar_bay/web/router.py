@@ -7,6 +7,7 @@ string, so every view is a plain GET URL. Bad input gets a friendly HTML page (4
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.accounts import fragments as account
 from hangar_bay.contracts import caching, service
+from hangar_bay.contracts.detail import detail_cache_key, detail_model
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
     LIST_MAX_AGE,
     cached_response,
     etag_for,
+    unpack,
 )
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
     MAX_ID,
+    ContractDetail,
     ContractFilters,
     ContractPage,
     RegionFreshness,
@@ -33,10 +37,10 @@ from hangar_bay.contracts.schemas import (
     Taxonomy,
 )
 from hangar_bay.core.cache import ResilientCache
-from hangar_bay.core.state import SessionDep, get_state
+from hangar_bay.core.state import get_state
 from hangar_bay.market import reads as market_reads
 from hangar_bay.market.chart import price_chart
-from hangar_bay.market.router import MAX_DAYS
+from hangar_bay.market.router import DEFAULT_DAYS, MAX_DAYS
 from hangar_bay.models import utcnow
 from hangar_bay.web import format as fmt
 from hangar_bay.web.columns import LAYOUT_NAMES, columns_for, headers_for, layout_for
@@ -258,8 +262,36 @@ async def browse(request: Request) -> Response:
     )
 
 
+def contract_page_key(contract_id: int, back_query: str) -> str:
+    """The contract page's cache key: the page differs only by its "back to results" link."""
+    back = hashlib.blake2b(back_query.encode(), digest_size=16).hexdigest()
+    return f"contract:page:v1:{contract_id}:{back}"
+
+
+def _as_if(request: Request, query: str) -> Request:
+    """``request`` as if its query string were ``query``: what a page shared by every
+    visitor is rendered with, so its login links never carry one visitor's stray
+    parameters to the others."""
+    return Request({**request.scope, "query_string": query.encode()})
+
+
+def _watch_context(detail: ContractDetail) -> dict[str, Any]:
+    """The context of "Watch this ship": each offered ship type once, the price to prefill."""
+    return {
+        "watch_types": list({ship.type_id: ship for ship in detail.ships}.values()),
+        "watch_price": detail.price_per_ship if detail.type == "item_exchange" else None,
+    }
+
+
 @router.get("/contracts/{contract_id}")
-async def contract_page(request: Request, contract_id: str, session: SessionDep) -> Response:
+async def contract_page(request: Request, contract_id: str) -> Response:
+    """One contract as a page, cached like browse: the rendered page, as a visitor sees it,
+    stamped with the ingestion generation for ``DETAIL_MAX_AGE``; a hit is one cache read
+    and, for a visitor, no database session. A pilot gets their header and "Watch this
+    ship" forms swapped in (accounts.fragments). While the database is unreachable the
+    last good copy is served, marked stale (core.stale)."""
+    state = get_state(request)
+    database, cache = state["database"], state["cache"]
     try:
         filters = _parse(request)
         back_query = filters.query_string()
@@ -275,49 +307,81 @@ async def contract_page(request: Request, contract_id: str, session: SessionDep)
             [f"contract_id: expected a positive whole number, got {contract_id[:40]!r}"],
             back,
         )
-    detail = await service.get_contract(session, int(contract_id))
-    if detail is None:
-        return error_page(
-            request,
-            404,
-            "Contract not found",
-            [f"No contract {contract_id} has been seen by Hangar Bay."],
-            back,
-        )
+    cid = int(contract_id)
+    page_key = contract_page_key(cid, back_query)
+    # The page and the contract's JSON in one round trip: the JSON renders a missing page
+    # and gives a pilot's watch forms their ship types without a query.
+    gen, (page_raw, detail_raw) = await caching.read_stamped(
+        cache, [page_key, detail_cache_key(cid)]
+    )
+    page = None if page_raw is None else unpack(page_raw)
+    auth = await account.page_auth(request)
+    detail = None
+    if page is None or auth is not None:
+        detail = await detail_model(database, cache, cid, gen, detail_raw)
+        if detail is None:
+            # Not cached: the contract may arrive with the next sweep.
+            return error_page(
+                request,
+                404,
+                "Contract not found",
+                [f"No contract {contract_id} has been seen by Hangar Bay."],
+                back,
+            )
+        if page is None:
+            page = _render_contract(_as_if(request, back_query), detail, back)
+            await caching.write_entry(cache, page_key, gen, *page, ttl=DETAIL_MAX_AGE)
+    etag, html = page
+    return account.shared_page_response(
+        templates,
+        request,
+        auth,
+        etag,
+        html,
+        media_type=HTML,
+        max_age=DETAIL_MAX_AGE,
+        watch=None if detail is None else _watch_context(detail),
+    )
+
+
+def _render_contract(request: Request, detail: ContractDetail, back: str) -> tuple[str, bytes]:
+    """The contract page as a visitor sees it, as (ETag, HTML)."""
     now = utcnow()
-    offered = [item for item in detail.items if item.is_included]
-    requested = [item for item in detail.items if not item.is_included]
     context = {
         "c": detail,
-        "offered": offered,
-        "requested": requested,
+        "offered": [item for item in detail.items if item.is_included],
+        "requested": [item for item in detail.items if not item.is_included],
         "back": back,
         "now": now,
         "ago": lambda moment: fmt.ago(moment, now),
         "time_left": lambda moment: fmt.time_left(moment, now),
         "hero": detail.ships[0] if detail.ships else None,
+        # The account pieces as a visitor's; a pilot's are swapped in per request.
+        "auth": None,
+        "here": account.here(request),
+        **_watch_context(detail),
     }
-    # "Watch this ship" (accounts): each offered ship type once.
-    auth = await account.page_auth(request, session)
-    context.update(
-        auth=auth,
-        here=account.here(request),
-        watch_types=list({ship.type_id: ship for ship in detail.ships}.values()),
-        watch_price=detail.price_per_ship if detail.type == "item_exchange" else None,
-    )
     html = render_bytes(request, "contract.html", context)
-    return account.personal_response(
-        templates, request, auth, html, media_type=HTML, max_age=DETAIL_MAX_AGE
-    )
+    return etag_for(html), html
 
 
 # --- value (issue 12): a ship type's page with its price history ----------------------------
 
 
+def type_page_key(type_id: int, days: int) -> str:
+    return f"market:type-page:v1:{type_id}:{days}"
+
+
 @router.get("/types/{type_id}")
-async def type_page(request: Request, type_id: str, session: SessionDep) -> Response:
-    """Price history chart (server-rendered SVG) and table, market price, live contracts."""
-    days_raw = request.query_params.get("days", "90")
+async def type_page(request: Request, type_id: str) -> Response:
+    """Price history chart (server-rendered SVG) and table, market price, live contracts.
+
+    Cached as the contract page is (a visitor's copy per type and ``days``, stamped with
+    the generation, which the market pass bumps when it records new days), and served
+    stale while the database is unreachable."""
+    state = get_state(request)
+    database, cache = state["database"], state["cache"]
+    days_raw = request.query_params.get("days", str(DEFAULT_DAYS))
     if not type_id.isdigit() or not 1 <= int(type_id) <= MAX_ID:
         return error_page(
             request,
@@ -329,26 +393,41 @@ async def type_page(request: Request, type_id: str, session: SessionDep) -> Resp
         return error_page(
             request, 422, "That is not a number of days", [f"days: from 1 to {MAX_DAYS}"]
         )
-    info = await market_reads.type_info(session, int(type_id))
-    if info is None:
-        return error_page(
-            request, 404, "Type not found", [f"No type {type_id} has been seen by Hangar Bay."]
-        )
-    days = int(days_raw)
-    history = await market_reads.price_history(session, int(type_id), days)
-    live = await service.list_page(
-        session,
-        ContractFilters(type_id=[int(type_id)], ships_only=False, sort="price", size=25),
+    tid, days = int(type_id), int(days_raw)
+    key = type_page_key(tid, days)
+    gen, page = await caching.read_entry(cache, key)
+    if page is None:
+        async with database.session() as session:
+            info = await market_reads.type_info(session, tid)
+            if info is None:
+                # Not cached: the type may arrive with the next sweep.
+                return error_page(
+                    request,
+                    404,
+                    "Type not found",
+                    [f"No type {type_id} has been seen by Hangar Bay."],
+                )
+            history = await market_reads.price_history(session, tid, days)
+            live = await service.list_page(
+                session,
+                ContractFilters(type_id=[tid], ships_only=False, sort="price", size=25),
+            )
+        now = utcnow()
+        context = {
+            "t": info,
+            "days": days,
+            "history": history,
+            "chart": price_chart(history, fmt.isk),
+            "live": ContractPage.model_validate(live),
+            "ago": lambda moment: fmt.ago(moment, now),
+            "time_left": lambda moment: fmt.time_left(moment, now),
+            "browse": "/?" + ContractFilters(type_id=[tid]).query_string(),
+        }
+        shared = _as_if(request, "" if days == DEFAULT_DAYS else f"days={days}")
+        html = render_bytes(shared, "type.html", context)
+        page = (etag_for(html), html)
+        await caching.write_entry(cache, key, gen, *page, ttl=DETAIL_MAX_AGE)
+    auth = await account.page_auth(request)
+    return account.shared_page_response(
+        templates, request, auth, *page, media_type=HTML, max_age=DETAIL_MAX_AGE
     )
-    now = utcnow()
-    context = {
-        "t": info,
-        "days": days,
-        "history": history,
-        "chart": price_chart(history, fmt.isk),
-        "live": ContractPage.model_validate(live),
-        "ago": lambda moment: fmt.ago(moment, now),
-        "time_left": lambda moment: fmt.time_left(moment, now),
-        "browse": "/?" + ContractFilters(type_id=[int(type_id)]).query_string(),
-    }
-    return render(request, "type.html", context, status_code=200, max_age=DETAIL_MAX_AGE)
