@@ -215,8 +215,7 @@ async def _summaries(
         for line in lines:
             by_contract[line[0]].append(dict(zip(_SUMMARY_ITEM_KEYS, line[1:], strict=True)))
     return [
-        summary_fields(row, now=now, items=by_contract.get(row.contract_id, ()))
-        for row in rows
+        summary_fields(row, now=now, items=by_contract.get(row.contract_id, ())) for row in rows
     ]
 
 
