@@ -1,9 +1,9 @@
 """The browse query service: one implementation behind ``/api/v1/contracts`` and ``/``.
 
 A list costs three statements whatever the page size: counts per contract type (which
-also give the total), the page of contracts with their names joined in, and every item
-of that page in one ``IN`` query (a fourth resolves a ship class to its types); two
-when the view's counts are cached. Results are cached stamped with the ingestion
+also give the total), the page of contracts with their names, destination and item
+counts joined in, and the page's offered ships and blueprints in one ``IN`` query (a
+fourth resolves a ship class to its types); two when the view's counts are cached. Results are cached stamped with the ingestion
 generation, so a finished sweep, which bumps the generation, invalidates them all at
 once without anyone having to find and delete keys. The counts are cached apart from
 the pages, keyed by the filters that decide them, so every page and sort of one view
