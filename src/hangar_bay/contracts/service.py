@@ -3,13 +3,13 @@
 A list costs three statements whatever the page size: counts per contract type (which
 also give the total), the page of contracts with their names, destination and item
 counts joined in, and the page's offered ships and blueprints in one ``IN`` query (a
-fourth resolves a ship class to its types); two when the view's counts are cached. Results are cached stamped with the ingestion
-generation, so a finished sweep, which bumps the generation, invalidates them all at
-once without anyone having to find and delete keys. The counts are cached apart from
-the pages, keyed by the filters that decide them, so every page and sort of one view
-shares one count per generation; the sweep that bumps the generation counts the two
-default views at once (:func:`warm_counts`).
-"""
+fourth resolves a ship class to its types); two when the view's counts are cached.
+Results are cached stamped with the ingestion generation, so a finished sweep, which
+bumps the generation, invalidates them all at once without anyone having to find and
+delete keys. The counts are cached apart from the pages, keyed by the filters that
+decide them, so every page and sort of one view shares one count per generation; the
+sweep that bumps the generation counts the two default views at once
+(:func:`warm_counts`)."""
 
 from __future__ import annotations
 

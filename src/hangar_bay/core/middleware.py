@@ -30,7 +30,7 @@ from hangar_bay.core.errors import (
     internal_error_detail,
     is_database_unavailable,
 )
-from hangar_bay.core.logging import get_logger
+from hangar_bay.core.logging import get_logger, log_access
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.ratelimit import RateLimiter, client_address, client_key
 from hangar_bay.core.request_id import (
@@ -207,14 +207,7 @@ class RequestContextMiddleware:
             duration = time.perf_counter() - started
             route = _route_template(scope)
             self._count(method, route, status, duration)
-            access_log.info(
-                "request",
-                method=method,
-                route=route,
-                path=path,
-                status=status,
-                duration_ms=round(duration * 1000, 2),
-            )
+            log_access(method, route, path, status, round(duration * 1000, 2))
             current_request.reset(state_token)
             reset_request_id(token)
 
