@@ -352,3 +352,58 @@ async def test_alerts_must_be_a_boolean_and_notification_ids_fit_64_bits(
     too_big = {"ids": [2**64]}
     read = await client.post("/api/v1/me/notifications/read", json=too_big, headers=login.headers)
     assert read.status_code == 422
+
+
+# Each body field that holds a number or a switch, with values a lax parser would coerce.
+NOT_STRICT: list[tuple[str, dict[str, Any], str]] = [
+    ("/api/v1/me/watchlist", {"type_id": str(RIFTER)}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": float(RIFTER)}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER + 0.5}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": False}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": str(FORGE)}, "region_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": float(FORGE)}, "region_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": "60000000"}, "max_price"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": False}, "max_price"),
+    ("/api/v1/me/searches", {"name": "n", "query": "", "alerts": "false"}, "alerts"),
+    ("/api/v1/me/notifications/read", {"ids": ["1"]}, "ids"),
+    ("/api/v1/me/notifications/read", {"ids": [1.0]}, "ids"),
+    ("/api/v1/me/notifications/read", {"all": "true"}, "all"),
+    ("/api/v1/me/notifications/read", {"all": 1}, "all"),
+]
+
+
+async def test_bodies_are_strict_about_numbers_and_switches(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    for path, body, field in NOT_STRICT:
+        response = await client.post(path, json=body, headers=pilot.headers)
+        assert response.status_code == 422, (body, response.text)
+        named = {str(part) for err in response.json()["detail"] for part in err["loc"]}
+        assert field in named, (body, named)
+    assert await _rows(database, WatchEntry) == 0
+    assert await _rows(database, SavedSearch) == 0
+    settings = await client.put(
+        "/api/v1/me/settings", json={"discord_webhook_url": 5}, headers=pilot.headers
+    )
+    assert settings.status_code == 422
+    # A whole ISK amount may be a JSON integer: a number, as the schema says.
+    created = await client.post(
+        "/api/v1/me/watchlist",
+        json={"type_id": RIFTER, "max_price": 60000000, "region_id": FORGE},
+        headers=pilot.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["max_price"] == 60e6
+    entry = created.json()["id"]
+    for body in ({"type_id": str(DRAKE)}, {"region_id": "10000002"}, {"max_price": "5"}):
+        response = await client.patch(
+            f"/api/v1/me/watchlist/{entry}", json=body, headers=pilot.headers
+        )
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["loc"] == ["body", next(iter(body))]
+    kept = (await client.get("/api/v1/me/watchlist")).json()["items"][0]
+    assert (kept["type_id"], kept["max_price"], kept["region_id"]) == (RIFTER, 60e6, FORGE)
+    read = await client.post(
+        "/api/v1/me/notifications/read", json={"all": True}, headers=pilot.headers
+    )
+    assert read.status_code == 200

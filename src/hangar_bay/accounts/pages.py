@@ -108,9 +108,11 @@ def _invalid(request: Request, problems: list[str]) -> Response:
     return error_page(request, 422, "That could not be saved", problems, back="/me")
 
 
-def _parse(model: type[M], data: dict[str, Any]) -> M | list[str]:
+def _parse(model: type[M], data: dict[str, Any], *, text: bool = False) -> M | list[str]:
+    """``data`` as ``model``, or the problems naming each bad field. ``text``: the numbers
+    come as a form's text ("587"), which the JSON API's strict models refuse."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=False if text else None)
     except ValidationError as exc:
         return _problems(exc)
 
@@ -208,7 +210,7 @@ async def add_watch(request: Request, auth: AuthDep, session: SessionDep) -> Res
         return form
     assert auth is not None
     fields = _isk(_fields(form, "type_id", "max_price", "region_id", "note"))
-    body = _parse(WatchIn, fields)
+    body = _parse(WatchIn, fields, text=True)
     if isinstance(body, list):
         return _invalid(request, body)
     try:
@@ -234,7 +236,7 @@ async def change_watch(
     if action == "delete":
         await watchlist.delete_entry(session, row)
         return _done("watch-deleted", "watchlist")
-    patch = _parse(WatchPatch, _isk(_fields(form, "max_price", "region_id", "note")))
+    patch = _parse(WatchPatch, _isk(_fields(form, "max_price", "region_id", "note")), text=True)
     if isinstance(patch, list):
         return _invalid(request, patch)
     try:

@@ -43,6 +43,10 @@ pages = APIRouter(tags=["web"], include_in_schema=False)
 
 
 class ReadRequest(BaseModel):
+    # Strict, as every /api/v1/me body (accounts/schemas.py): ids are JSON integers and
+    # "all" a JSON boolean; "1" or 1 is not true.
+    model_config = ConfigDict(strict=True)
+
     ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=500
     )
@@ -68,7 +72,7 @@ WebhookText = Annotated[str, StringConstraints(max_length=500), SAFE_TEXT, SAFE_
 
 
 class SettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     discord_webhook_url: WebhookText | None = Field(
         description="A Discord webhook URL (https://discord.com/api/webhooks/{id}/{token}), "
