@@ -407,3 +407,91 @@ async def test_bodies_are_strict_about_numbers_and_switches(
         "/api/v1/me/notifications/read", json={"all": True}, headers=pilot.headers
     )
     assert read.status_code == 200
+
+
+# Queries that filter nothing, however written: only spaces (in any encoding) are no
+# text filter at all, and sort, size and the ships-only switch narrow nothing.
+FILTER_NOTHING = [
+    "",
+    "q=%20%20",
+    "?q=++",
+    "q=%E3%80%80%C2%A0",
+    "ships_only=false",
+    "sort=price&size=100",
+    "/?ships_only=false&q=%20&sort=-price&page=2",
+]
+
+
+async def test_alerts_on_a_search_that_filters_nothing_are_refused(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    for query in FILTER_NOTHING:
+        body = {"name": "everything", "query": query, "alerts": True}
+        response = await client.post("/api/v1/me/searches", json=body, headers=pilot.headers)
+        assert response.status_code == 422, (query, response.text)
+        (detail,) = response.json()["detail"]
+        assert detail["loc"] == ["body", "alerts"], query
+        assert "filters something" in detail["msg"]
+    assert await _rows(database, SavedSearch) == 0
+    # Saved without alerts it is fine, and stored canonically: no text filter at all.
+    quiet = await client.post(
+        "/api/v1/me/searches", json={"name": "all", "query": "q=%20%20"}, headers=pilot.headers
+    )
+    assert quiet.status_code == 201
+    assert quiet.json()["query"] == ""
+    assert quiet.json()["url"] == "/"
+    for query in ("q=drake", "contract_type=courier", "ships_only=false&min_price=1"):
+        body = {"name": query, "query": query, "alerts": True}
+        response = await client.post("/api/v1/me/searches", json=body, headers=pilot.headers)
+        assert response.status_code == 201, (query, response.text)
+
+
+async def test_patches_cannot_leave_alerts_on_every_contract(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    quiet = await client.post(
+        "/api/v1/me/searches", json={"name": "all", "query": ""}, headers=pilot.headers
+    )
+    loud = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "Drakes", "query": f"type_id={DRAKE}", "alerts": True},
+        headers=pilot.headers,
+    )
+    cases: list[tuple[int, dict[str, Any], str]] = [
+        (quiet.json()["id"], {"alerts": True}, "alerts"),
+        (quiet.json()["id"], {"alerts": True, "query": "sort=price"}, "alerts"),
+        (loud.json()["id"], {"query": "q=%20%20"}, "query"),
+        (loud.json()["id"], {"query": "", "name": "renamed"}, "query"),
+    ]
+    for search_id, body, field in cases:
+        response = await client.patch(
+            f"/api/v1/me/searches/{search_id}", json=body, headers=pilot.headers
+        )
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["detail"][0]["loc"] == ["body", field], body
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [(s["name"], s["query"], s["alerts"]) for s in listed] == [
+        ("all", "", False),
+        ("Drakes", f"type_id={DRAKE}", True),
+    ]
+    # Both at once is fine: the search stops alerting as it stops filtering.
+    both = await client.patch(
+        f"/api/v1/me/searches/{loud.json()['id']}",
+        json={"query": "", "alerts": False},
+        headers=pilot.headers,
+    )
+    assert both.status_code == 200
+    assert (both.json()["query"], both.json()["alerts"]) == ("", False)
+    # A row stored before the rule (alerts on, no filter) can still be renamed or quietened.
+    async with database.session() as session:
+        session.add(SavedSearch(user_id=pilot.user_id, name="old", query="", alerts=True))
+    old = (await client.get("/api/v1/me/searches")).json()["items"][-1]
+    renamed = await client.patch(
+        f"/api/v1/me/searches/{old['id']}", json={"name": "older"}, headers=pilot.headers
+    )
+    assert renamed.status_code == 200
+    off = await client.patch(
+        f"/api/v1/me/searches/{old['id']}", json={"alerts": False}, headers=pilot.headers
+    )
+    assert off.status_code == 200
+    assert off.json()["alerts"] is False

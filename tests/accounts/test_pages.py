@@ -144,6 +144,7 @@ async def test_save_search_and_watch_through_forms(
 
 FORMS = [
     ("/me/searches", {"name": "x", "query": ""}),
+    ("/me/searches", {"name": "x", "query": f"type_id={DRAKE}", "alerts": "true"}),
     ("/me/searches/{search}/rename", {"name": "y"}),
     ("/me/searches/{search}/alerts", {"alerts": "true"}),
     ("/me/searches/{search}/delete", {}),
@@ -313,3 +314,88 @@ async def test_c1_controls_and_line_separators_are_refused_in_names(
         )
         assert response.status_code == 422, repr(name)
         assert response.json()["detail"][0]["loc"] == ["body", "name"]
+
+
+async def test_save_this_search_can_switch_alerts_on(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    filtered = await client.get(f"/?type_id={DRAKE}")
+    assert '<input type="checkbox" name="alerts" value="true">' in filtered.text
+    assert "Alert me to new matches" in filtered.text
+    # A view that filters nothing cannot alert: the box is not offered there.
+    everything = await client.get("/?sort=price")
+    assert "Save this search" in everything.text
+    assert 'name="alerts"' not in everything.text
+    assert "Alerts need a filter" in everything.text
+
+    form = {"csrf_token": pilot.csrf_token}
+    saved = await client.post(
+        "/me/searches",
+        data={**form, "name": "Drakes", "query": f"type_id={DRAKE}", "alerts": "true"},
+    )
+    assert saved.status_code == 303, saved.text
+    quiet = await client.post(
+        "/me/searches", data={**form, "name": "Quiet", "query": f"type_id={RIFTER}"}
+    )
+    assert quiet.status_code == 303
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [(s["name"], s["alerts"]) for s in listed] == [("Drakes", True), ("Quiet", False)]
+
+    refused = [
+        # Only spaces: canonically no text filter, so alerts on every contract.
+        {"name": "n", "query": "q=%20%20", "alerts": "true"},
+        {"name": "n", "query": "ships_only=false&sort=price", "alerts": "true"},
+        # Not a form's "true": the strict model refuses it rather than guess.
+        {"name": "n", "query": f"type_id={DRAKE}", "alerts": "yes"},
+    ]
+    for fields in refused:
+        response = await client.post("/me/searches", data={**form, **fields})
+        assert response.status_code == 422, fields
+        assert response.headers["content-type"].startswith("text/html")
+        assert "alerts:" in response.text, fields
+    body = urlencode(
+        [
+            *form.items(),
+            ("name", "n"),
+            ("query", f"type_id={DRAKE}"),
+            ("alerts", "true"),
+            ("alerts", "false"),
+        ]
+    )
+    twice = await client.post(
+        "/me/searches",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert twice.status_code == 422
+    assert "alerts" in twice.text
+    wrong_token = await client.post(
+        "/me/searches",
+        data={"csrf_token": "wrong", "name": "n", "query": f"type_id={DRAKE}", "alerts": "true"},
+    )
+    assert wrong_token.status_code == 403
+    assert await _rows(database, SavedSearch) == 2
+
+
+async def test_me_offers_alerts_only_for_searches_that_filter(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    for name, query in (("All", "q=%20%20"), ("Drakes", f"type_id={DRAKE}")):
+        created = await client.post(
+            "/api/v1/me/searches", json={"name": name, "query": query}, headers=pilot.headers
+        )
+        assert created.status_code == 201
+    everything, drakes = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert everything["query"] == ""
+    me = await client.get("/me")
+    assert f'action="/me/searches/{drakes["id"]}/alerts"' in me.text
+    assert f'action="/me/searches/{everything["id"]}/alerts"' not in me.text
+    assert "(needs a filter)" in me.text
+    # The form itself refuses too, for a page rendered before or a hand-made post.
+    response = await client.post(
+        f"/me/searches/{everything['id']}/alerts",
+        data={"csrf_token": pilot.csrf_token, "alerts": "true"},
+    )
+    assert response.status_code == 422
+    assert "alerts:" in response.text
+    assert (await client.get("/api/v1/me/searches")).json()["items"][0]["alerts"] is False

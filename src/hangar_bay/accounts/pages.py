@@ -133,10 +133,15 @@ async def me_page(
     taxonomy = await caching.cached_model(
         cache, caching.TAXONOMY_KEY, Taxonomy, lambda: service.taxonomy(session)
     )
+    saved = await searches.list_searches(session, cache, user_id)
     context = {
         "auth": auth,
         "notice": NOTICES.get(done),
-        "searches": await searches.list_searches(session, cache, user_id),
+        "searches": saved,
+        # Alerts are offered only for searches that filter something (searches.py).
+        "can_alert": {
+            s.id for s in saved if not searches.filters_nothing(searches.parse_query(s.query))
+        },
         "watch": await watchlist.list_entries(session, cache, user_id),
         "regions": await service.region_options(session),
         "ship_types": taxonomy.groups,
@@ -156,12 +161,19 @@ async def me_page(
 
 @router.post("/me/searches")
 async def save_search(request: Request, auth: AuthDep, session: SessionDep) -> Response:
-    """ "Save this search": fields ``name`` and ``query`` (the browse query string)."""
+    """ "Save this search": fields ``name``, ``query`` (the browse query string) and the
+    checkbox ``alerts`` (``true`` when ticked, absent otherwise)."""
     form = await _checked_form(request, auth)
     if isinstance(form, Response):
         return form
     assert auth is not None
-    body = _parse(SearchIn, {k: v or "" for k, v in _fields(form, "name", "query").items()})
+    data: dict[str, Any] = {k: v or "" for k, v in _fields(form, "name", "query").items()}
+    alerts = _fields(form, "alerts").get("alerts")
+    if alerts is not None:
+        # Anything but "true" (another value, the field sent twice) reaches the strict
+        # model as it came and is refused there, naming the field.
+        data["alerts"] = True if alerts == "true" else alerts
+    body = _parse(SearchIn, data)
     if isinstance(body, list):
         return _invalid(request, body)
     try:

@@ -78,7 +78,11 @@ class SearchIn(BaseModel):
 
     name: Name
     query: Query = Field(description='The browse query string; "" means every contract.')
-    alerts: StrictBool = False
+    alerts: StrictBool = Field(
+        False,
+        description="Alert on new matches; needs a query that filters something "
+        "(422 naming alerts otherwise).",
+    )
 
 
 class SearchPatch(BaseModel):
