@@ -301,9 +301,10 @@ async def test_not_json_and_bad_ids(
     headers = {**pilot.headers, "Content-Type": "application/json"}
     response = await client.post("/api/v1/me/searches", content=b"{nope", headers=headers)
     assert response.status_code == 422
-    for bad in ("abc", "0", str(2**64)):
-        response = await client.delete(f"/api/v1/me/searches/{bad}", headers=pilot.headers)
-        assert response.status_code == 422, bad
+    for bad in ("abc", "0", "1.5", str(2**64), "%C2%B2", "%D9%A1%D9%A2"):
+        for kind in ("searches", "watchlist"):
+            response = await client.delete(f"/api/v1/me/{kind}/{bad}", headers=pilot.headers)
+            assert response.status_code == 422, (kind, bad)
     response = await client.patch(
         "/api/v1/me/watchlist/5", json={"type_id": None}, headers=pilot.headers
     )

@@ -254,7 +254,7 @@ async def test_bad_form_input_is_a_friendly_422(
     assert "name" in response.text
     async with database.session() as session:
         await session.execute(delete(SavedSearch))
-    for path in ("/me/searches/999/rename", "/me/searches/abc/delete", "/me/watchlist/9/nope"):
+    for path in ("/me/searches/999/rename", "/me/searches/abc/nope", "/me/watchlist/9/nope"):
         response = await client.post(path, data={**form, "name": "x"})
         assert response.status_code == 404
     assert await _rows(database, SavedSearch) == 0
@@ -399,3 +399,45 @@ async def test_me_offers_alerts_only_for_searches_that_filter(
     assert response.status_code == 422
     assert "alerts:" in response.text
     assert (await client.get("/api/v1/me/searches")).json()["items"][0]["alerts"] is False
+
+
+# Not a row id: what the API answers 422 for (RowId: a whole number from 1 to 2**63 - 1;
+# test_api.py checks its answers). The last is "١٢", digits to str.isdigit().
+NOT_IDS = ["abc", "0", "1.5", str(2**64), "%C2%B2", "%D9%A1%D9%A2"]
+
+
+async def test_a_path_id_that_is_not_a_number_is_a_422_page(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    search = await client.post(
+        "/api/v1/me/searches", json={"name": "kept", "query": ""}, headers=pilot.headers
+    )
+    assert search.status_code == 201
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    assert entry.status_code == 201
+    form = {"csrf_token": pilot.csrf_token, "name": "changed", "note": "changed"}
+    routes = [
+        ("/me/searches/{}/rename", "search_id"),
+        ("/me/searches/{}/alerts", "search_id"),
+        ("/me/searches/{}/delete", "search_id"),
+        ("/me/watchlist/{}/edit", "entry_id"),
+        ("/me/watchlist/{}/delete", "entry_id"),
+    ]
+    for route, field in routes:
+        for bad in NOT_IDS:
+            response = await client.post(route.format(bad), data=form)
+            assert response.status_code == 422, (route, bad)
+            assert response.headers["content-type"].startswith("text/html")
+            assert f"{field}: expected a positive whole number" in response.text
+    # Without a session (or a token) it is still the login / expired-form answer first.
+    client.cookies.delete(SESSION_COOKIE)
+    refused = await client.post("/me/searches/abc/delete", data=form)
+    assert refused.status_code == 401
+    assert (await client.get("/api/v1/me/searches")).status_code == 401
+    client.cookies.set(SESSION_COOKIE, pilot.cookie)
+    expired = await client.post("/me/watchlist/abc/delete", data={"csrf_token": "wrong"})
+    assert expired.status_code == 403
+    assert (await client.get("/api/v1/me/searches")).json()["items"][0]["name"] == "kept"
+    assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
