@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -43,3 +46,36 @@ async def downgrade(url: str, revision: str) -> None:
         await _run(engine, "downgrade", revision)
     finally:
         await engine.dispose()
+
+
+class _Hold(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def alembic_logs_held(discard_on: Callable[[BaseException], bool]) -> Iterator[None]:
+    """Hold back Alembic's log lines ("Context impl SQLiteImpl.", "Running upgrade ...")
+    until the block ends: they are logged as usual when it succeeds, or fails with an
+    exception ``discard_on`` does not accept, and dropped when it does (a command whose
+    one-line answer says everything, such as "cannot open the database")."""
+    logger = logging.getLogger("alembic")
+    hold = _Hold()
+    propagate = logger.propagate
+    logger.addHandler(hold)
+    logger.propagate = False
+    try:
+        yield
+    except BaseException as exc:
+        if discard_on(exc):
+            hold.records.clear()
+        raise
+    finally:
+        logger.removeHandler(hold)
+        logger.propagate = propagate
+        for record in hold.records:
+            logging.getLogger(record.name).handle(record)

@@ -301,9 +301,10 @@ async def test_not_json_and_bad_ids(
     headers = {**pilot.headers, "Content-Type": "application/json"}
     response = await client.post("/api/v1/me/searches", content=b"{nope", headers=headers)
     assert response.status_code == 422
-    for bad in ("abc", "0", str(2**64)):
-        response = await client.delete(f"/api/v1/me/searches/{bad}", headers=pilot.headers)
-        assert response.status_code == 422, bad
+    for bad in ("abc", "0", "1.5", str(2**64), "%C2%B2", "%D9%A1%D9%A2"):
+        for kind in ("searches", "watchlist"):
+            response = await client.delete(f"/api/v1/me/{kind}/{bad}", headers=pilot.headers)
+            assert response.status_code == 422, (kind, bad)
     response = await client.patch(
         "/api/v1/me/watchlist/5", json={"type_id": None}, headers=pilot.headers
     )
@@ -352,3 +353,146 @@ async def test_alerts_must_be_a_boolean_and_notification_ids_fit_64_bits(
     too_big = {"ids": [2**64]}
     read = await client.post("/api/v1/me/notifications/read", json=too_big, headers=login.headers)
     assert read.status_code == 422
+
+
+# Each body field that holds a number or a switch, with values a lax parser would coerce.
+NOT_STRICT: list[tuple[str, dict[str, Any], str]] = [
+    ("/api/v1/me/watchlist", {"type_id": str(RIFTER)}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": float(RIFTER)}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER + 0.5}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": False}, "type_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": str(FORGE)}, "region_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "region_id": float(FORGE)}, "region_id"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": "60000000"}, "max_price"),
+    ("/api/v1/me/watchlist", {"type_id": RIFTER, "max_price": False}, "max_price"),
+    ("/api/v1/me/searches", {"name": "n", "query": "", "alerts": "false"}, "alerts"),
+    ("/api/v1/me/notifications/read", {"ids": ["1"]}, "ids"),
+    ("/api/v1/me/notifications/read", {"ids": [1.0]}, "ids"),
+    ("/api/v1/me/notifications/read", {"all": "true"}, "all"),
+    ("/api/v1/me/notifications/read", {"all": 1}, "all"),
+]
+
+
+async def test_bodies_are_strict_about_numbers_and_switches(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    for path, body, field in NOT_STRICT:
+        response = await client.post(path, json=body, headers=pilot.headers)
+        assert response.status_code == 422, (body, response.text)
+        named = {str(part) for err in response.json()["detail"] for part in err["loc"]}
+        assert field in named, (body, named)
+    assert await _rows(database, WatchEntry) == 0
+    assert await _rows(database, SavedSearch) == 0
+    settings = await client.put(
+        "/api/v1/me/settings", json={"discord_webhook_url": 5}, headers=pilot.headers
+    )
+    assert settings.status_code == 422
+    # A whole ISK amount may be a JSON integer: a number, as the schema says.
+    created = await client.post(
+        "/api/v1/me/watchlist",
+        json={"type_id": RIFTER, "max_price": 60000000, "region_id": FORGE},
+        headers=pilot.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["max_price"] == 60e6
+    entry = created.json()["id"]
+    for body in ({"type_id": str(DRAKE)}, {"region_id": "10000002"}, {"max_price": "5"}):
+        response = await client.patch(
+            f"/api/v1/me/watchlist/{entry}", json=body, headers=pilot.headers
+        )
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["loc"] == ["body", next(iter(body))]
+    kept = (await client.get("/api/v1/me/watchlist")).json()["items"][0]
+    assert (kept["type_id"], kept["max_price"], kept["region_id"]) == (RIFTER, 60e6, FORGE)
+    read = await client.post(
+        "/api/v1/me/notifications/read", json={"all": True}, headers=pilot.headers
+    )
+    assert read.status_code == 200
+
+
+# Queries that filter nothing, however written: only spaces (in any encoding) are no
+# text filter at all, and sort, size and the ships-only switch narrow nothing.
+FILTER_NOTHING = [
+    "",
+    "q=%20%20",
+    "?q=++",
+    "q=%E3%80%80%C2%A0",
+    "ships_only=false",
+    "sort=price&size=100",
+    "/?ships_only=false&q=%20&sort=-price&page=2",
+]
+
+
+async def test_alerts_on_a_search_that_filters_nothing_are_refused(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    for query in FILTER_NOTHING:
+        body = {"name": "everything", "query": query, "alerts": True}
+        response = await client.post("/api/v1/me/searches", json=body, headers=pilot.headers)
+        assert response.status_code == 422, (query, response.text)
+        (detail,) = response.json()["detail"]
+        assert detail["loc"] == ["body", "alerts"], query
+        assert "filters something" in detail["msg"]
+    assert await _rows(database, SavedSearch) == 0
+    # Saved without alerts it is fine, and stored canonically: no text filter at all.
+    quiet = await client.post(
+        "/api/v1/me/searches", json={"name": "all", "query": "q=%20%20"}, headers=pilot.headers
+    )
+    assert quiet.status_code == 201
+    assert quiet.json()["query"] == ""
+    assert quiet.json()["url"] == "/"
+    for query in ("q=drake", "contract_type=courier", "ships_only=false&min_price=1"):
+        body = {"name": query, "query": query, "alerts": True}
+        response = await client.post("/api/v1/me/searches", json=body, headers=pilot.headers)
+        assert response.status_code == 201, (query, response.text)
+
+
+async def test_patches_cannot_leave_alerts_on_every_contract(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    quiet = await client.post(
+        "/api/v1/me/searches", json={"name": "all", "query": ""}, headers=pilot.headers
+    )
+    loud = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "Drakes", "query": f"type_id={DRAKE}", "alerts": True},
+        headers=pilot.headers,
+    )
+    cases: list[tuple[int, dict[str, Any], str]] = [
+        (quiet.json()["id"], {"alerts": True}, "alerts"),
+        (quiet.json()["id"], {"alerts": True, "query": "sort=price"}, "alerts"),
+        (loud.json()["id"], {"query": "q=%20%20"}, "query"),
+        (loud.json()["id"], {"query": "", "name": "renamed"}, "query"),
+    ]
+    for search_id, body, field in cases:
+        response = await client.patch(
+            f"/api/v1/me/searches/{search_id}", json=body, headers=pilot.headers
+        )
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["detail"][0]["loc"] == ["body", field], body
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [(s["name"], s["query"], s["alerts"]) for s in listed] == [
+        ("all", "", False),
+        ("Drakes", f"type_id={DRAKE}", True),
+    ]
+    # Both at once is fine: the search stops alerting as it stops filtering.
+    both = await client.patch(
+        f"/api/v1/me/searches/{loud.json()['id']}",
+        json={"query": "", "alerts": False},
+        headers=pilot.headers,
+    )
+    assert both.status_code == 200
+    assert (both.json()["query"], both.json()["alerts"]) == ("", False)
+    # A row stored before the rule (alerts on, no filter) can still be renamed or quietened.
+    async with database.session() as session:
+        session.add(SavedSearch(user_id=pilot.user_id, name="old", query="", alerts=True))
+    old = (await client.get("/api/v1/me/searches")).json()["items"][-1]
+    renamed = await client.patch(
+        f"/api/v1/me/searches/{old['id']}", json={"name": "older"}, headers=pilot.headers
+    )
+    assert renamed.status_code == 200
+    off = await client.patch(
+        f"/api/v1/me/searches/{old['id']}", json={"alerts": False}, headers=pilot.headers
+    )
+    assert off.status_code == 200
+    assert off.json()["alerts"] is False

@@ -306,3 +306,26 @@ async def test_settings_form_csrf_is_the_expired_form_page(
             assert "This form has expired" in refused.text
     assert (await client.get("/api/v1/me/settings")).json()["discord_webhook_url"] is None
     assert (await client.get("/api/v1/me/notifications/unread")).json()["unread"] == 2
+
+
+async def test_opening_a_notification_that_is_not_a_number_is_a_422_page(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    login = await _pilot(universe, client)
+    await _two_notifications(universe, login.user_id)
+    for bad in ("abc", "0", "1.5", str(2**64), "%D9%A1"):
+        response = await client.post(
+            f"/notifications/{bad}/open", data={"csrf_token": login.csrf_token}
+        )
+        assert response.status_code == 422, bad
+        assert response.headers["content-type"].startswith("text/html")
+        assert "notification_id: expected a positive whole number" in response.text
+    # The session and CSRF checks come first, as on every form.
+    expired = await client.post("/notifications/abc/open", data={"csrf_token": "wrong"})
+    assert expired.status_code == 403
+    client.cookies.delete(SESSION_COOKIE)
+    logged_out = await client.post("/notifications/abc/open", data={"csrf_token": "x"})
+    assert logged_out.status_code == 303
+    assert logged_out.headers["location"].startswith("/auth/login")
+    client.cookies.set(SESSION_COOKIE, login.cookie)
+    assert (await client.get("/api/v1/me/notifications/unread")).json()["unread"] == 2

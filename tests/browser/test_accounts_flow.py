@@ -1,6 +1,6 @@
 """A real browser, with JavaScript off, logs in through the simulator's EVE SSO, saves a
-search from the browse page, watches a ship from a contract page, finds both on ``/me``,
-logs out and is then refused ``/api/v1/me`` (401).
+search with alerts on from the browse page, watches a ship from a contract page, finds
+both on ``/me``, logs out and is then refused ``/api/v1/me`` (401).
 
 Skipped like the browse flow when Chromium or Playwright is missing, unless
 ``HANGAR_REQUIRE_BROWSER`` is set.
@@ -75,10 +75,14 @@ async def test_login_save_watch_logout(
         async with page.expect_navigation():
             await page.get_by_role("button", name="Search", exact=True).click()
         await page.get_by_label("Name", exact=True).fill("Battlecruisers")
+        await page.get_by_label("Alert me to new matches").check()
         async with page.expect_navigation():
             await page.get_by_role("button", name="Save this search").click()
         assert urlsplit(page.url).path == "/me"
         assert await page.get_by_role("link", name="Battlecruisers").count() == 1
+        # Saved with its alerts on: /me offers to turn them off.
+        off = page.get_by_role("button", name="Turn alerts off for Battlecruisers")
+        assert await off.count() == 1
 
         # Watch the Drake from its contract page.
         await page.goto(f"{accounts_server}/contracts/{market['drake_fit']}")

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from esi_sim.testing import RunningSimulator
+from hangar_bay import migrate
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.ingest import once
@@ -33,6 +36,58 @@ async def test_database_down_from_the_start_is_one_line_naming_it(
     assert "unreachable" in lines[0]
     assert "127.0.0.1:1" in lines[0]
     assert "Traceback" not in done.stderr + done.stdout
+
+
+async def test_an_embedded_database_that_cannot_be_opened_is_one_line(
+    settings: Settings, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    # The embedded default migrates its SQLite file first: Alembic's INFO lines (at the
+    # default log level) must not come before the one error line.
+    missing = tmp_path / "no such directory" / "hangar.db"
+    env = cli_env(
+        settings,
+        sim.base_url,
+        HANGAR_DATABASE_URL=f"sqlite+aiosqlite:///{missing}",
+        HANGAR_LOG_LEVEL="INFO",
+    )
+    done = await asyncio.to_thread(
+        subprocess.run, ingest_cmd(), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("hangar-bay: cannot open the database")
+    assert "alembic" not in done.stderr
+
+
+def test_alembic_lines_are_kept_unless_the_error_says_it_all(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+
+    def unreachable(exc: BaseException) -> bool:
+        return isinstance(exc, ConnectionRefusedError)
+
+    def migrating(message: str, failure: Exception | None = None) -> None:
+        with migrate.alembic_logs_held(discard_on=unreachable):
+            alembic_log.info(message)
+            assert caplog.messages == []  # held until the block ends
+            if failure is not None:
+                raise failure
+
+    with caplog.at_level(logging.INFO):
+        migrating("Running upgrade a -> b")
+        assert caplog.messages == ["Running upgrade a -> b"]
+        caplog.clear()
+        with pytest.raises(ConnectionRefusedError):
+            migrating("Context impl SQLiteImpl.", ConnectionRefusedError(111, "refused"))
+        assert caplog.messages == []
+        with pytest.raises(ValueError, match="other"):
+            migrating("Running upgrade b -> c", ValueError("other"))
+        # Any other failure keeps them: they tell where it stopped.
+        assert caplog.messages == ["Running upgrade b -> c"]
+    assert logging.getLogger("alembic").propagate
 
 
 class _Vanishing:

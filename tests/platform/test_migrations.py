@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hangar_bay import migrate
 from hangar_bay.core.database import create_engine
@@ -69,3 +69,47 @@ async def test_models_and_migrations_agree(empty_database_url: str) -> None:
             await conn.run_sync(check)
     finally:
         await engine.dispose()
+
+
+async def test_accounts03_switches_off_alerts_that_filter_nothing(
+    empty_database_url: str,
+) -> None:
+    await migrate.upgrade(empty_database_url, "ingest02")
+    searches = {
+        # query: (alerts before, alerts after)
+        "": (True, False),
+        "sort=price&size=100": (True, False),
+        "ships_only=false": (True, False),
+        "q=+": (True, False),
+        "type_id=24698": (True, True),
+        "q=drake": (True, True),
+        "contract_type=courier&ships_only=false": (True, True),
+        "region_id=10000002": (False, False),
+    }
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, character_id, character_name, owner_hash) "
+                    "VALUES (1, 91000001, 'Pilot', 'owner')"
+                )
+            )
+            for n, (query, (alerts, _)) in enumerate(searches.items(), start=1):
+                await conn.execute(
+                    text(
+                        "INSERT INTO saved_searches (id, user_id, name, query, alerts) "
+                        "VALUES (:id, 1, :name, :query, :alerts)"
+                    ),
+                    {"id": n, "name": f"s{n}", "query": query, "alerts": alerts},
+                )
+        await migrate.upgrade(empty_database_url)
+        async with engine.connect() as conn:
+            rows = dict(
+                (await conn.execute(text("SELECT query, alerts FROM saved_searches"))).all()
+            )
+    finally:
+        await engine.dispose()
+    assert {query: bool(alerts) for query, alerts in rows.items()} == {
+        query: after for query, (_, after) in searches.items()
+    }

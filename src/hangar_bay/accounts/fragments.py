@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.accounts.deps import Auth, get_auth
+from hangar_bay.accounts.searches import filters_nothing
 from hangar_bay.accounts.sessions import SESSION_COOKIE
 from hangar_bay.contracts.http import etag_for, etag_response
 from hangar_bay.contracts.schemas import ContractFilters
@@ -58,9 +59,11 @@ def personalise(
     *,
     save_query: str | None = None,
     single_type: tuple[int, str] | None = None,
+    can_alert: bool = False,
 ) -> tuple[bytes, str]:
     """``body`` as this request's pilot sees it, and the ETag to send. A visitor gets
-    ``body`` and ``etag`` unchanged."""
+    ``body`` and ``etag`` unchanged. ``can_alert``: "Save this search" offers alerts
+    (the view filters something)."""
     if auth is None:
         return body, etag
     macros = env.get_template("_account.html").module
@@ -68,7 +71,7 @@ def personalise(
     header = macros.header(auth, next_path)  # type: ignore[attr-defined]
     body = _splice(body, ACCOUNT_SLOT, str(header).encode())
     if save_query is not None:
-        save = macros.save_search(auth, save_query, next_path, single_type)  # type: ignore[attr-defined]
+        save = macros.save_search(auth, save_query, next_path, single_type, can_alert)  # type: ignore[attr-defined]
         body = _splice(body, SAVE_SLOT, str(save).encode())
     return body, etag_for(body)
 
@@ -120,6 +123,7 @@ async def browse_response(
         # Built for a pilot only: a visitor's page (the cached, busiest case) has none.
         save_query=filters.query_string(page=1) if auth is not None else None,
         single_type=single_type,
+        can_alert=not filters_nothing(filters),
     )
     response = etag_response(request, etag, body, media_type=media_type, max_age=max_age)
     return page_cache_headers(response, auth)

@@ -1,7 +1,8 @@
 """The pilot's pages: ``GET /me`` and the forms behind "Save this search", "Watch this
 ship" and the ``/me`` lists. Every form works without JavaScript and carries the
 session's CSRF token (``csrf_token``); a missing or wrong one is a 403 page and changes
-nothing. Success is a 303 back to ``/me``; bad input is a 422 page naming the field.
+nothing. Success is a 303 back to ``/me``; bad input, a row id in the path that is not
+a number included, is a 422 page naming the field.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from hangar_bay.accounts.schemas import (
 )
 from hangar_bay.alerts.service import get_settings as get_alert_settings
 from hangar_bay.contracts import caching, service
-from hangar_bay.contracts.schemas import MAX_ID, Taxonomy
+from hangar_bay.contracts.schemas import Taxonomy
 from hangar_bay.core.state import CacheDep, SessionDep, SettingsDep
+from hangar_bay.web.error_pages import bad_path_id, path_id
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -66,10 +68,6 @@ def _problems(exc: ValidationError) -> list[str]:
     ]
 
 
-def _row_id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_ID else None
-
-
 async def _checked_form(request: Request, auth: Auth | None) -> FormData | Response:
     """The form, or the response refusing it (no session: 401; bad CSRF token: 403)."""
     if auth is None:
@@ -104,13 +102,23 @@ def _isk(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _no_search(request: Request) -> Response:
+    return error_page(request, 404, "No such saved search", ["It may have been deleted."], "/me")
+
+
+def _no_entry(request: Request) -> Response:
+    return error_page(request, 404, "No such watch entry", ["It may have been deleted."], "/me")
+
+
 def _invalid(request: Request, problems: list[str]) -> Response:
     return error_page(request, 422, "That could not be saved", problems, back="/me")
 
 
-def _parse(model: type[M], data: dict[str, Any]) -> M | list[str]:
+def _parse(model: type[M], data: dict[str, Any], *, text: bool = False) -> M | list[str]:
+    """``data`` as ``model``, or the problems naming each bad field. ``text``: the numbers
+    come as a form's text ("587"), which the JSON API's strict models refuse."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=False if text else None)
     except ValidationError as exc:
         return _problems(exc)
 
@@ -131,10 +139,15 @@ async def me_page(
     taxonomy = await caching.cached_model(
         cache, caching.TAXONOMY_KEY, Taxonomy, lambda: service.taxonomy(session)
     )
+    saved = await searches.list_searches(session, cache, user_id)
     context = {
         "auth": auth,
         "notice": NOTICES.get(done),
-        "searches": await searches.list_searches(session, cache, user_id),
+        "searches": saved,
+        # Alerts are offered only for searches that filter something (searches.py).
+        "can_alert": {
+            s.id for s in saved if not searches.filters_nothing(searches.parse_query(s.query))
+        },
         "watch": await watchlist.list_entries(session, cache, user_id),
         "regions": await service.region_options(session),
         "ship_types": taxonomy.groups,
@@ -154,12 +167,19 @@ async def me_page(
 
 @router.post("/me/searches")
 async def save_search(request: Request, auth: AuthDep, session: SessionDep) -> Response:
-    """ "Save this search": fields ``name`` and ``query`` (the browse query string)."""
+    """ "Save this search": fields ``name``, ``query`` (the browse query string) and the
+    checkbox ``alerts`` (``true`` when ticked, absent otherwise)."""
     form = await _checked_form(request, auth)
     if isinstance(form, Response):
         return form
     assert auth is not None
-    body = _parse(SearchIn, {k: v or "" for k, v in _fields(form, "name", "query").items()})
+    data: dict[str, Any] = {k: v or "" for k, v in _fields(form, "name", "query").items()}
+    alerts = _fields(form, "alerts").get("alerts")
+    if alerts is not None:
+        # Anything but "true" (another value, the field sent twice) reaches the strict
+        # model as it came and is refused there, naming the field.
+        data["alerts"] = True if alerts == "true" else alerts
+    body = _parse(SearchIn, data)
     if isinstance(body, list):
         return _invalid(request, body)
     try:
@@ -174,17 +194,20 @@ async def change_search(
     request: Request, search_id: str, action: str, auth: AuthDep, session: SessionDep
 ) -> Response:
     """``rename`` (field ``name``), ``alerts`` (field ``alerts``: true/false) or
-    ``delete``; 404 page unless the search is yours."""
+    ``delete``; a 422 page when ``search_id`` is not a number, 404 unless the search is
+    yours (or for another action)."""
     form = await _checked_form(request, auth)
     if isinstance(form, Response):
         return form
     assert auth is not None
-    row_id = _row_id(search_id)
-    row = await searches.get_search(session, auth.user.id, row_id) if row_id else None
-    if row is None or action not in ("rename", "alerts", "delete"):
-        return error_page(
-            request, 404, "No such saved search", ["It may have been deleted."], "/me"
-        )
+    if action not in ("rename", "alerts", "delete"):
+        return _no_search(request)
+    row_id = path_id(search_id)
+    if row_id is None:
+        return bad_path_id(request, "search_id", search_id, "That is not a search number", "/me")
+    row = await searches.get_search(session, auth.user.id, row_id)
+    if row is None:
+        return _no_search(request)
     if action == "delete":
         await searches.delete_search(session, row)
         return _done("search-deleted", "searches")
@@ -208,7 +231,7 @@ async def add_watch(request: Request, auth: AuthDep, session: SessionDep) -> Res
         return form
     assert auth is not None
     fields = _isk(_fields(form, "type_id", "max_price", "region_id", "note"))
-    body = _parse(WatchIn, fields)
+    body = _parse(WatchIn, fields, text=True)
     if isinstance(body, list):
         return _invalid(request, body)
     try:
@@ -222,19 +245,25 @@ async def add_watch(request: Request, auth: AuthDep, session: SessionDep) -> Res
 async def change_watch(
     request: Request, entry_id: str, action: str, auth: AuthDep, session: SessionDep
 ) -> Response:
-    """``edit`` (``max_price``, ``region_id``, ``note``; blank clears) or ``delete``."""
+    """``edit`` (``max_price``, ``region_id``, ``note``; blank clears) or ``delete``; a
+    422 page when ``entry_id`` is not a number, 404 unless the entry is yours (or for
+    another action)."""
     form = await _checked_form(request, auth)
     if isinstance(form, Response):
         return form
     assert auth is not None
-    row_id = _row_id(entry_id)
-    row = await watchlist.get_entry(session, auth.user.id, row_id) if row_id else None
-    if row is None or action not in ("edit", "delete"):
-        return error_page(request, 404, "No such watch entry", ["It may have been deleted."], "/me")
+    if action not in ("edit", "delete"):
+        return _no_entry(request)
+    row_id = path_id(entry_id)
+    if row_id is None:
+        return bad_path_id(request, "entry_id", entry_id, "That is not an entry number", "/me")
+    row = await watchlist.get_entry(session, auth.user.id, row_id)
+    if row is None:
+        return _no_entry(request)
     if action == "delete":
         await watchlist.delete_entry(session, row)
         return _done("watch-deleted", "watchlist")
-    patch = _parse(WatchPatch, _isk(_fields(form, "max_price", "region_id", "note")))
+    patch = _parse(WatchPatch, _isk(_fields(form, "max_price", "region_id", "note")), text=True)
     if isinstance(patch, list):
         return _invalid(request, patch)
     try:

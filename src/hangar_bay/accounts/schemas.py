@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,25 +16,19 @@ from pydantic import (
 )
 
 from hangar_bay.contracts.schemas import EveId, Isk
-from hangar_bay.core.text import CONTROL_MESSAGE, SINGLE_LINE_PATTERN, has_control_characters
+from hangar_bay.core.text import SINGLE_LINE, SINGLE_LINE_SCHEMA
 
 MAX_SEARCHES = 100
 MAX_WATCH_ENTRIES = 500
 MAX_QUERY_LENGTH = 2000
 
 
-def _no_controls(value: str) -> str:
-    if has_control_characters(value):
-        raise ValueError(CONTROL_MESSAGE)
-    return value
-
-
 # As core.text.SafeText: a control character (a NUL, which PostgreSQL refuses) is a 422
 # naming the field, not a 500 or a stored oddity. Spelt out here because the length
-# limits must come before the check (after it, pydantic skips min_length). Notes are
-# one line (the forms' <input>).
-SAFE_TEXT = AfterValidator(_no_controls)
-SAFE_PATTERN = Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})
+# limits must come before the check (after it, pydantic skips min_length and calls
+# characters "items"). Notes are one line (the forms' <input>).
+SAFE_TEXT = SINGLE_LINE
+SAFE_PATTERN = SINGLE_LINE_SCHEMA
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
@@ -54,7 +47,7 @@ Query = Annotated[
 
 
 def _not_bool(value: object) -> object:
-    # JSON true is not the number 1; forms still send digits as text.
+    # JSON true is not the number 1: said in words rather than pydantic's "valid integer".
     if isinstance(value, bool):
         raise ValueError("must be a number, not true/false")
     return value
@@ -62,6 +55,13 @@ def _not_bool(value: object) -> object:
 
 Id = Annotated[EveId, BeforeValidator(_not_bool)]
 Price = Annotated[Isk, BeforeValidator(_not_bool)]
+
+# The JSON bodies are strict: an id is a JSON integer (not "587", 587.5 or 587.0, not
+# true), a price a JSON number (not "60000000"), a switch a JSON boolean, as the OpenAPI
+# document says; lax parsing would quietly turn what a client got wrong into some other
+# value. The pages' forms, whose fields are all text, validate the same models with
+# strict=False (accounts/pages.py).
+STRICT_BODY = ConfigDict(extra="forbid", strict=True)
 
 
 class Me(BaseModel):
@@ -74,17 +74,21 @@ class SearchIn(BaseModel):
     """A browse URL to keep. ``query`` is its query string (with or without a leading
     ``?`` or ``/?``); it is validated like the browse page's and stored normalised."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     name: Name
     query: Query = Field(description='The browse query string; "" means every contract.')
-    alerts: StrictBool = False
+    alerts: StrictBool = Field(
+        False,
+        description="Alert on new matches; needs a query that filters something "
+        "(422 naming alerts otherwise).",
+    )
 
 
 class SearchPatch(BaseModel):
     """Any subset of a saved search's fields (none of them may be ``null``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     name: Name | None = None
     query: Query | None = None
@@ -118,7 +122,7 @@ class SearchList(BaseModel):
 class WatchIn(BaseModel):
     """A ship type to watch, optionally under a price (ISK) and in one region."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     type_id: Id
     max_price: Price | None = None
@@ -129,7 +133,7 @@ class WatchIn(BaseModel):
 class WatchPatch(BaseModel):
     """Any subset of a watch entry's fields; ``null`` clears max_price, note or region."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     type_id: Id | None = None
     max_price: Price | None = None

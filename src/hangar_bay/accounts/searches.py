@@ -104,6 +104,33 @@ def normalise_query(raw: str) -> str:
     return parse_query(raw, strict=True).query_string()
 
 
+# What a view shows rather than what it narrows to. The ships-only switch counts as no
+# filter either: every ship contract in New Eden is as much a flood as every contract.
+_NOT_NARROWING = frozenset({"sort", "page", "size", "ships_only"})
+_DEFAULTS = ContractFilters()
+ALERTS_NEED_A_FILTER = (
+    "alerts need a search that filters something (a ship type or class, a region, a "
+    "price, words...): alerts on every contract would never stop"
+)
+
+
+def filters_nothing(filters: ContractFilters) -> bool:
+    """True when ``filters`` narrows nothing: every filter at its default, whatever the
+    sort, page size or ships-only switch. Such a search may be saved, but not with
+    alerts on."""
+    return all(
+        getattr(filters, name) == getattr(_DEFAULTS, name)
+        for name in type(filters).model_fields
+        if name not in _NOT_NARROWING
+    )
+
+
+def _check_alerts(query: str, alerts: bool, field: str) -> None:
+    """422 naming ``field`` when a search with alerts on would filter nothing."""
+    if alerts and filters_nothing(parse_query(query)):
+        raise Invalid(field, ALERTS_NEED_A_FILTER)
+
+
 def browse_url(query: str) -> str:
     return "/?" + query if query else "/"
 
@@ -152,8 +179,10 @@ async def get_search(session: AsyncSession, user_id: int, search_id: int) -> Sav
 
 
 async def create_search(session: AsyncSession, user_id: int, body: SearchIn) -> SavedSearch:
-    """Save a search; 422 beyond the limit or for a bad query. Only flushes."""
+    """Save a search; 422 beyond the limit, for a bad query, or for alerts on a query that
+    filters nothing (naming ``alerts``). Only flushes."""
     query = normalise_query(body.query)
+    _check_alerts(query, body.alerts, "alerts")
     count = await session.scalar(
         select(func.count()).select_from(SavedSearch).where(SavedSearch.user_id == user_id)
     )
@@ -167,12 +196,18 @@ async def create_search(session: AsyncSession, user_id: int, body: SearchIn) -> 
 
 
 async def update_search(session: AsyncSession, row: SavedSearch, body: SearchPatch) -> None:
+    """Apply the fields given; 422 (nothing changed) for a bad query, or when the result
+    would be alerts on a query that filters nothing: naming ``alerts`` when this patch
+    switches them on, else ``query``. Only flushes."""
+    query = row.query if body.query is None else normalise_query(body.query)
+    alerts = row.alerts if body.alerts is None else body.alerts
+    if body.query is not None or body.alerts is not None:
+        # A rename alone never fails on what the row already holds.
+        _check_alerts(query, alerts, "alerts" if body.alerts else "query")
     if body.name is not None:
         row.name = body.name
-    if body.query is not None:
-        row.query = normalise_query(body.query)
-    if body.alerts is not None:
-        row.alerts = body.alerts
+    row.query = query
+    row.alerts = alerts
     row.updated_at = utcnow()
     await session.flush()
 

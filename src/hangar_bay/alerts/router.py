@@ -36,6 +36,7 @@ from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import AlertSettings, Notification, utcnow
 from hangar_bay.web import format as fmt
+from hangar_bay.web.error_pages import bad_path_id, path_id
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES)
@@ -43,6 +44,10 @@ pages = APIRouter(tags=["web"], include_in_schema=False)
 
 
 class ReadRequest(BaseModel):
+    # Strict, as every /api/v1/me body (accounts/schemas.py): ids are JSON integers and
+    # "all" a JSON boolean; "1" or 1 is not true.
+    model_config = ConfigDict(strict=True)
+
     ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=500
     )
@@ -68,7 +73,7 @@ WebhookText = Annotated[str, StringConstraints(max_length=500), SAFE_TEXT, SAFE_
 
 
 class SettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     discord_webhook_url: WebhookText | None = Field(
         description="A Discord webhook URL (https://discord.com/api/webhooks/{id}/{token}), "
@@ -256,13 +261,24 @@ async def notifications_page(
 
 @pages.post("/notifications/{notification_id}/open")
 async def open_notification(
-    request: Request, notification_id: int, auth: AuthDep, session: SessionDep
+    request: Request, notification_id: str, auth: AuthDep, session: SessionDep
 ) -> Response:
-    """Mark it read and go to its contract (or back to the list for a notice)."""
+    """Mark it read and go to its contract (or back to the list for a notice); a 422
+    page naming ``notification_id`` when it is not a number (after the session and
+    CSRF checks, as on every form)."""
     if (refused := await _form_refused(request, auth)) is not None:
         return refused
     assert auth is not None
-    row = await session.get(Notification, notification_id)
+    row_id = path_id(notification_id)
+    if row_id is None:
+        return bad_path_id(
+            request,
+            "notification_id",
+            notification_id,
+            "That is not a notification number",
+            "/notifications",
+        )
+    row = await session.get(Notification, row_id)
     if row is None or row.user_id != auth.user.id:
         return RedirectResponse("/notifications", status_code=303)
     await service.mark_read(session, auth.user.id, ids=[row.id])

@@ -13,10 +13,18 @@ import hashlib
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from hangar_bay.core.text import SafeText
+from hangar_bay.core.text import SINGLE_LINE, SINGLE_LINE_SCHEMA
 from hangar_bay.market.flags import FlagCode
 
 ContractType = Literal["item_exchange", "auction", "courier", "loan", "unknown"]
@@ -153,10 +161,12 @@ class ContractFilters(BaseModel):
     issuer_id: list[EveId] = Field(
         default_factory=list, max_length=MAX_LIST, description="Issuing character (repeatable)."
     )
-    q: SafeText | None = Field(
-        None,
-        max_length=100,
-        description="Words to find in the title, item names or location name (all must occur).",
+    # The limit sits before the control-character check so its error says "characters".
+    q: Annotated[str, StringConstraints(max_length=100), SINGLE_LINE, SINGLE_LINE_SCHEMA] | None = (
+        Field(
+            None,
+            description="Words to find in the title, item names or location name (all must occur).",
+        )
     )
     # --- value filters (F010, issue 12); docs/value.md ---
     min_discount: float | None = Field(

@@ -101,6 +101,8 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
                 "httpx": {"level": "WARNING"},
                 "httpcore": {"level": "WARNING"},
                 "aiosqlite": {"level": "WARNING"},
+                # "setup plugin ..." for each of Alembic's built-in plugins, at import.
+                "alembic.runtime.plugins": {"level": "WARNING"},
             },
         }
     )

@@ -44,10 +44,17 @@ def _multiline(value: str) -> str:
     return value
 
 
-SafeText = Annotated[
-    str, AfterValidator(_single_line), Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})
-]
-"""A one-line text value (search words, names): no control characters at all."""
+# The two halves of SafeText, for types that need length limits: write
+# ``Annotated[str, StringConstraints(max_length=N), SINGLE_LINE, SINGLE_LINE_SCHEMA]``.
+# A limit given after the check (``SafeText`` with ``Field(max_length=N)``) is applied by
+# pydantic as a generic length check whose error speaks of "items"; placed before it,
+# it stays a string limit ("at most N characters") and runs first.
+SINGLE_LINE = AfterValidator(_single_line)
+SINGLE_LINE_SCHEMA = Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})
+
+SafeText = Annotated[str, SINGLE_LINE, SINGLE_LINE_SCHEMA]
+"""A one-line text value (search words, names): no control characters at all. Without
+length limits: see :data:`SINGLE_LINE` for a limited one."""
 
 SafeMultilineText = Annotated[
     str, AfterValidator(_multiline), Field(json_schema_extra={"pattern": MULTILINE_PATTERN})

@@ -38,7 +38,9 @@ def ingest_command(settings: Settings, *, once: bool, regions: Sequence[int]) ->
         from hangar_bay.core.errors import is_database_unavailable
 
         try:
-            asyncio.run(migrate.upgrade(settings.database_url))
+            # When the file cannot be opened, the error line below is all there is to say.
+            with migrate.alembic_logs_held(discard_on=is_database_unavailable):
+                asyncio.run(migrate.upgrade(settings.database_url))
         except Exception as exc:
             if not is_database_unavailable(exc):
                 raise

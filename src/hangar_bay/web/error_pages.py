@@ -1,4 +1,5 @@
-"""The friendly HTML error page, for :mod:`hangar_bay.core.errors` to render.
+"""The friendly HTML error page, for :mod:`hangar_bay.core.errors` to render, and the
+page routes' answer to an id in their path that is not a number.
 
 Pages (and browsers on unknown paths) get this instead of the API's JSON error; the
 status code is the same either way.
@@ -6,7 +7,10 @@ status code is the same either way.
 
 from __future__ import annotations
 
-from hangar_bay.web.router import templates
+from fastapi import Request, Response
+
+from hangar_bay.contracts.schemas import MAX_ID
+from hangar_bay.web.router import error_page, templates
 
 
 def render_error_page(status_code: int, title: str, problems: list[str]) -> bytes:
@@ -15,3 +19,19 @@ def render_error_page(status_code: int, title: str, problems: list[str]) -> byte
     return template.render(
         title=title, problems=problems, back="/", status_code=status_code
     ).encode()
+
+
+def path_id(raw: str) -> int | None:
+    """A row id taken from a page's path as text: the number when it is a whole number
+    from 1 to 2**63 - 1 (a database bigint, the API's bound), else ``None``."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def bad_path_id(request: Request, field: str, raw: str, title: str, back: str = "/") -> Response:
+    """The 422 page for a path id that is not a number (where the JSON API answers its
+    own 422), naming the field as ``GET /contracts/abc`` does."""
+    problem = f"{field}: expected a positive whole number, got {raw[:40]!r}"
+    return error_page(request, 422, title, [problem], back)
