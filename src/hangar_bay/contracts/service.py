@@ -70,20 +70,50 @@ def _with_destination(stmt: S) -> S:
     return with_route(stmt).outerjoin(EndSystem, EndSystem.system_id == Contract.end_system_id)
 
 
-_ITEM_KEYS = (
-    "record_id",
-    "type_id",
-    "type_name",
-    "group_id",
-    "group_name",
-    "category_id",
-    "quantity",
-    "is_included",
-    "is_singleton",
-    "is_blueprint_copy",
-    "material_efficiency",
-    "time_efficiency",
-    "runs",
+# Every item column the detail shows, under the key it has in an item's dict. A list
+# summary reads all of them but ``record_id`` and ``is_singleton``.
+_ITEM_COLUMNS: dict[str, Any] = {
+    "record_id": ContractItem.record_id,
+    "type_id": ContractItem.type_id,
+    "type_name": ItemType.name,
+    "group_id": ItemType.group_id,
+    "group_name": ItemGroup.name,
+    "category_id": ItemType.category_id,
+    "quantity": ContractItem.quantity,
+    "is_included": ContractItem.is_included,
+    "is_singleton": ContractItem.is_singleton,
+    "is_blueprint_copy": ContractItem.is_blueprint_copy,
+    "material_efficiency": ContractItem.material_efficiency,
+    "time_efficiency": ContractItem.time_efficiency,
+    "runs": ContractItem.runs,
+}
+_ITEM_KEYS = tuple(_ITEM_COLUMNS)
+_SUMMARY_ITEM_KEYS = tuple(k for k in _ITEM_KEYS if k not in ("record_id", "is_singleton"))
+
+
+def _items_select(keys: Sequence[str]) -> Select[Any]:
+    """Items, named, as (contract_id, *keys) rows in contract and record order."""
+    return (
+        select(ContractItem.contract_id, *(_ITEM_COLUMNS[key] for key in keys))
+        .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
+        .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
+        .order_by(ContractItem.contract_id, ContractItem.record_id)
+    )
+
+
+async def _items_by_contract(
+    session: AsyncSession, stmt: Select[Any], keys: Sequence[str], params: dict[str, Any]
+) -> dict[int, list[dict[str, Any]]]:
+    # Core execution: these are plain column rows, the ORM layer would only add cost.
+    conn = await session.connection()
+    by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in await conn.execute(stmt, params):
+        by_contract[row[0]].append(dict(zip(keys, row[1:], strict=True)))
+    return by_contract
+
+
+_ITEMS_SELECT = _items_select(_ITEM_KEYS).where(
+    ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True))
 )
 
 
@@ -93,34 +123,9 @@ async def _items_of(
     """Every item of these contracts, named, in one query (no N+1)."""
     if not contract_ids:
         return {}
-    # Core execution: these are plain column rows, the ORM layer would only add cost.
-    conn = await session.connection()
-    rows = await conn.execute(
-        select(
-            ContractItem.contract_id,
-            ContractItem.record_id,
-            ContractItem.type_id,
-            ItemType.name,
-            ItemType.group_id,
-            ItemGroup.name,
-            ItemType.category_id,
-            ContractItem.quantity,
-            ContractItem.is_included,
-            ContractItem.is_singleton,
-            ContractItem.is_blueprint_copy,
-            ContractItem.material_efficiency,
-            ContractItem.time_efficiency,
-            ContractItem.runs,
-        )
-        .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
-        .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
-        .where(ContractItem.contract_id.in_(contract_ids))
-        .order_by(ContractItem.contract_id, ContractItem.record_id)
+    return await _items_by_contract(
+        session, _ITEMS_SELECT, _ITEM_KEYS, {"contract_ids": list(contract_ids)}
     )
-    by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_contract[row[0]].append(dict(zip(_ITEM_KEYS, row[1:], strict=True)))
-    return by_contract
 
 
 def _with_names(stmt: S) -> S:
@@ -157,48 +162,16 @@ _SUMMARY_SELECT: Select[Any] = _with_destination(
     )
 )
 
-_SUMMARY_ITEM_KEYS = (
-    "type_id",
-    "type_name",
-    "group_id",
-    "group_name",
-    "category_id",
-    "quantity",
-    "is_included",
-    "is_blueprint_copy",
-    "material_efficiency",
-    "time_efficiency",
-    "runs",
-)
 # The item lines a summary shows: offered ships and offered blueprints. A ship contract's
 # fitted modules (most of its lines) only count, and the page statement counts them.
-_SUMMARY_ITEMS_SELECT = (
-    select(
-        ContractItem.contract_id,
-        ContractItem.type_id,
-        ItemType.name,
-        ItemType.group_id,
-        ItemGroup.name,
-        ItemType.category_id,
-        ContractItem.quantity,
-        ContractItem.is_included,
-        ContractItem.is_blueprint_copy,
-        ContractItem.material_efficiency,
-        ContractItem.time_efficiency,
-        ContractItem.runs,
-    )
-    .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
-    .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
-    .where(
-        ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True)),
-        ContractItem.is_included.is_(True),
-        or_(
-            ItemType.category_id == SHIP_CATEGORY,
-            ContractItem.is_blueprint_copy.is_not(None),
-            ContractItem.runs.is_not(None),
-        ),
-    )
-    .order_by(ContractItem.contract_id, ContractItem.record_id)
+_SUMMARY_ITEMS_SELECT = _items_select(_SUMMARY_ITEM_KEYS).where(
+    ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True)),
+    ContractItem.is_included.is_(True),
+    or_(
+        ItemType.category_id == SHIP_CATEGORY,
+        ContractItem.is_blueprint_copy.is_not(None),
+        ContractItem.runs.is_not(None),
+    ),
 )
 
 
@@ -206,14 +179,14 @@ async def _summaries(
     session: AsyncSession, rows: Sequence[Any], now: dt.datetime
 ) -> list[dict[str, Any]]:
     """The summaries of ``rows`` (of :data:`_SUMMARY_SELECT`), with their item lines."""
-    by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_contract: dict[int, list[dict[str, Any]]] = {}
     if rows:
-        conn = await session.connection()
-        lines = await conn.execute(
-            _SUMMARY_ITEMS_SELECT, {"contract_ids": [row.contract_id for row in rows]}
+        by_contract = await _items_by_contract(
+            session,
+            _SUMMARY_ITEMS_SELECT,
+            _SUMMARY_ITEM_KEYS,
+            {"contract_ids": [row.contract_id for row in rows]},
         )
-        for line in lines:
-            by_contract[line[0]].append(dict(zip(_SUMMARY_ITEM_KEYS, line[1:], strict=True)))
     return [
         summary_fields(row, now=now, items=by_contract.get(row.contract_id, ())) for row in rows
     ]
