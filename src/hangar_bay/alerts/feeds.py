@@ -23,6 +23,7 @@ from hangar_bay.contracts.caching import cached_list_entry
 from hangar_bay.contracts.http import LIST_MAX_AGE, etag_for
 from hangar_bay.contracts.router import parse_filters
 from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.core import stale
 from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.state import CacheDep, DatabaseDep, SettingsDep
 from hangar_bay.web import format as fmt
@@ -36,6 +37,11 @@ FEED_SIZE = 50
 def feed_filters(f: ContractFilters) -> ContractFilters:
     """The view of a feed: the same filters, newest first, the first 50."""
     return f.model_copy(update={"sort": "-date_issued", "page": 1, "size": FEED_SIZE})
+
+
+def feed_cache_key(f: ContractFilters) -> str:
+    """The key of a feed's last good copy (core.stale), one per feed view."""
+    return f"feed:atom:v1:{f.cache_key()}"
 
 
 def feed_path(f: ContractFilters) -> str:
@@ -125,6 +131,10 @@ async def contracts_feed(
     request: Request, database: DatabaseDep, cache: CacheDep, settings: SettingsDep
 ) -> Response:
     f = feed_filters(parse_filters(request))
+    # The feed's own view key, noted before the list's: during a database outage the
+    # answer is this feed's last good copy (kept below), never the list's JSON.
+    key = feed_cache_key(f)
+    stale.note_lookup(key)
     list_etag, body, _ = await cached_list_entry(database, cache, f)
     etag = etag_for((list_etag + "\n" + settings.public_url).encode())
     page = orjson.loads(body)
@@ -136,4 +146,5 @@ async def contracts_feed(
     if _etag_matches(request, etag) or _not_modified_since(request, last_modified):
         return Response(status_code=304, headers=headers)
     feed = build_feed(f, page, settings.public_url)
+    await stale.keep(cache, key, etag, feed, ATOM)
     return Response(feed, media_type=ATOM, headers=headers)

@@ -28,6 +28,7 @@ from hangar_bay.contracts.schemas import (
     ContractSummary,
     Taxonomy,
 )
+from hangar_bay.core import stale
 from hangar_bay.core.database import Database
 from hangar_bay.core.errors import NotFound
 from hangar_bay.core.openapi import EDGE_RESPONSES
@@ -125,41 +126,62 @@ async def list_contracts(request: Request) -> Response:
 # --- CSV export (issue 12) --------------------------------------------------------------------
 
 CSV_MAX_ROWS = 10_000
+# The view key an export notes for the outage answer: nothing is ever kept under it, so
+# an export never answers with another view's last good copy.
+CSV_NO_COPY = "export:csv"
 CSV_PAGE = 200
 # The list JSON's fields; ships, blueprints and flags flattened into one cell each.
 CSV_COLUMNS = list(ContractSummary.model_fields)
+
+
+# A text cell starting with one of these is a formula to Excel and LibreOffice; titles
+# and names are written by whoever issued the contract (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _csv_cell(name: str, value: Any) -> Any:
     if value is None:
         return ""
     if name == "ships":
-        return "; ".join(f"{s['name'] or s['type_id']} x{s['quantity']}" for s in value)
-    if name == "blueprints":
-        return "; ".join(
+        value = "; ".join(f"{s['name'] or s['type_id']} x{s['quantity']}" for s in value)
+    elif name == "blueprints":
+        value = "; ".join(
             f"{b['name'] or b['type_id']} "
             + (f"(copy, {b['runs']} runs)" if b["is_copy"] else "(original)")
             for b in value
         )
-    if name == "flags":
-        return " ".join(f["code"] for f in value)
-    if hasattr(value, "isoformat"):
+    elif name == "flags":
+        value = " ".join(f["code"] for f in value)
+    elif hasattr(value, "isoformat"):
         return value.isoformat()
-    return value
+    # Numbers stay numbers (a negative security status is not a formula).
+    return _text_cell(value) if isinstance(value, str) else value
 
 
-async def _csv_rows(database: Database, filters: ContractFilters) -> AsyncIterator[str]:
+async def _csv_page(
+    database: Database, filters: ContractFilters, page: int, counts: dict[str, int] | None
+) -> dict[str, Any]:
+    view = filters.model_copy(update={"page": page, "size": CSV_PAGE})
+    async with database.read() as session:
+        return await service.list_page(session, view, counts=counts)
+
+
+async def _csv_rows(
+    database: Database, filters: ContractFilters, first: dict[str, Any]
+) -> AsyncIterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    counts = None
     sent = 0
     page = 1
+    result = first
     while sent < CSV_MAX_ROWS:
-        view = filters.model_copy(update={"page": page, "size": CSV_PAGE})
-        async with database.session() as session:
-            result = await service.list_page(session, view, counts=counts)
-        counts = result["counts"]
+        if page > 1:
+            result = await _csv_page(database, filters, page, result["counts"])
         rows = result["items"][: CSV_MAX_ROWS - sent]
         for row in rows:
             writer.writerow([_csv_cell(name, row.get(name)) for name in CSV_COLUMNS])
@@ -187,8 +209,12 @@ async def _csv_rows(database: Database, filters: ContractFilters) -> AsyncIterat
 )
 async def export_contracts(request: Request, database: DatabaseDep) -> StreamingResponse:
     filters = parse_filters(request)
+    # The first page is read before the status line goes out: with the database down
+    # the answer is then a 503 (no copy is kept of an export), not a 200 cut short.
+    stale.note_lookup(CSV_NO_COPY)
+    first = await _csv_page(database, filters, 1, None)
     return StreamingResponse(
-        _csv_rows(database, filters),
+        _csv_rows(database, filters, first),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="contracts.csv"'},
     )

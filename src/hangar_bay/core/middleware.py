@@ -264,11 +264,14 @@ class RequestContextMiddleware:
         kept = await stale.recall(cache, request.cache_key)
         if kept is None:
             return False
-        etag, body, age = kept
-        html = body.lstrip()[:1] == b"<"
-        if html:
+        etag, body, age, media_type = kept
+        if media_type is not None:
+            media = media_type.encode()
+        elif body.lstrip()[:1] == b"<":
             body = _MAIN_TAG.sub(lambda m: m.group(0) + _STALE_BANNER, body, count=1)
-        media = b"text/html; charset=utf-8" if html else b"application/json"
+            media = b"text/html; charset=utf-8"
+        else:
+            media = b"application/json"
         await send(
             {
                 "type": "http.response.start",

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from hangar_bay.core.request_state import current_request
 
-STALE_PREFIX = "stale:v1:"
+# v2: the copy's media type is kept with it (an Atom feed is not an HTML page).
+STALE_PREFIX = "stale:v2:"
 # How long a last good answer is kept: a day covers an outage that waits for a person.
 STALE_TTL = 86_400.0
 STALE_SLOTS = 1024
@@ -45,20 +46,35 @@ def _slot(key: str) -> str:
     return f"{STALE_PREFIX}{int.from_bytes(digest) % STALE_SLOTS}"
 
 
-async def keep(cache: _KeyValue, key: str, etag: str, body: bytes) -> None:
-    """Keep ``body`` (with its ETag) as the last good answer for ``key``."""
-    head = f"{int(time.time())}\n{key}\n{etag}\n".encode()
+class Kept(NamedTuple):
+    """A last good answer: its ETag, body, age in seconds and media type (``None``: the
+    answer is JSON or an HTML page, told apart by its first byte)."""
+
+    etag: str
+    body: bytes
+    age: int
+    media_type: str | None
+
+
+async def keep(
+    cache: _KeyValue, key: str, etag: str, body: bytes, media_type: str | None = None
+) -> None:
+    """Keep ``body`` (with its ETag and, unless JSON or HTML, its media type) as the
+    last good answer for ``key``."""
+    head = f"{int(time.time())}\n{key}\n{etag}\n{media_type or ''}\n".encode()
     await cache.set(_slot(key), head + body, STALE_TTL)
 
 
-async def recall(cache: _KeyValue, key: str) -> tuple[str, bytes, int] | None:
-    """The last good (ETag, body, age in seconds) for ``key``, if its slot holds it."""
+async def recall(cache: _KeyValue, key: str) -> Kept | None:
+    """The last good answer for ``key``, if its slot holds it."""
     raw = await cache.get(_slot(key))
     if raw is None:
         return None
-    parts = raw.split(b"\n", 3)
-    if len(parts) != 4 or not parts[0].isdigit() or parts[1] != key.encode():
+    parts = raw.split(b"\n", 4)
+    if len(parts) != 5 or not parts[0].isdigit() or parts[1] != key.encode():
         return None  # empty, foreign, or another view's copy in the same slot
-    stamp, _, etag, body = parts
+    stamp, _, etag, media, body = parts
     age = max(0, int(time.time()) - int(stamp))
-    return etag.decode("ascii", "replace"), body, age
+    return Kept(
+        etag.decode("ascii", "replace"), body, age, media.decode("ascii", "replace") or None
+    )
