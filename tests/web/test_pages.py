@@ -13,7 +13,7 @@ from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.database import Database
 from hangar_bay.web.router import page_cache_key
-from tests.contracts.factories import COMBAT_BC, DRAKE, RIFTER, Item, add, build_contract
+from tests.contracts.factories import COMBAT_BC, DRAKE, RIFTER, VEXOR, Item, add, build_contract
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -264,3 +264,34 @@ async def test_pages_are_not_in_the_api_schema(client: httpx.AsyncClient) -> Non
     spec = (await client.get("/openapi.json")).json()
     assert "/" not in spec["paths"]
     assert "/contracts/{contract_id}" not in spec["paths"]
+
+
+async def test_a_mixed_hull_row_counts_the_other_ships_not_their_types(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    # Three Rifters, two Vexors and a Drake: six ships of three types, priced per ship.
+    await add(
+        universe,
+        build_contract(
+            contract_id=190000777,
+            items=[Item(RIFTER, 3), Item(VEXOR, 2), Item(DRAKE, 1)],
+            price=6e6,
+        ),
+    )
+    page = await client.get("/")
+    row = page.text[page.text.index('href="/contracts/190000777"') :][:600]
+    assert "Rifter \u00d73 +3 ships" in row
+
+
+async def test_in_game_markup_in_a_title_reads_as_text_on_the_type_page_and_in_the_feed(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    title = "<b>Rifter</b> below <url=showinfo:30000142>Jita</url>"
+    await add(universe, build_contract(contract_id=190000778, title=title, items=[Item(RIFTER)]))
+    type_page = await client.get(f"/types/{RIFTER}")
+    assert "Rifter below Jita" in type_page.text
+    assert "&lt;b&gt;" not in type_page.text
+    feed = await client.get("/feeds/contracts.atom")
+    assert "Rifter below Jita" in feed.text
+    assert "&lt;b&gt;" not in feed.text
+    assert "showinfo" not in feed.text

@@ -52,7 +52,7 @@ def feed_path(f: ContractFilters) -> str:
 
 def _entry_title(item: dict[str, Any]) -> str:
     ships = [s.get("name") or f"Type {s['type_id']}" for s in item.get("ships") or []]
-    what = ", ".join(ships) or item.get("title") or f"Contract {item['contract_id']}"
+    what = ", ".join(ships) or fmt.game_text(item.get("title")) or f"Contract {item['contract_id']}"
     where = item.get("start_location_name") or "Unknown location"
     sec = fmt.security_display(item.get("start_security"))
     return f"{what} — {fmt.isk(item.get('price'))} ISK — {where} ({sec})"
@@ -91,7 +91,7 @@ def build_feed(f: ContractFilters, page: dict[str, Any], public_url: str) -> byt
         region = item.get("region_name") or "Unknown region"
         entry.summary(
             f"{fmt.contract_type_label(item['type'])} in {region}, "
-            f"price {fmt.isk_full(item.get('price'))}. {item.get('title') or ''}".strip()
+            f"price {fmt.isk_full(item.get('price'))}. {fmt.game_text(item.get('title'))}".strip()
         )
     body: bytes = gen.atom_str(pretty=False)
     return body
