@@ -48,7 +48,9 @@ async def test_feed_is_valid_atom(universe: Database, client: httpx.AsyncClient)
         assert entry.link.startswith("http://127.0.0.1:8000/contracts/")
     drake = next(e for e in feed.entries if e.id.endswith(str(ids["drake"])))
     assert drake.title == "Drake — 55.0M ISK — Jita IV - Moon 4 - Caldari Navy Assembly Plant (0.9)"
-    assert "Drake <b>" in drake.summary  # text, escaped in the XML, never markup
+    # The title's in-game markup reads as text, as on the pages (never markup in the XML).
+    assert drake.summary.endswith("ISK. Drake")
+    assert "<b>" not in response.text
 
 
 async def test_feed_answers_304(universe: Database, client: httpx.AsyncClient) -> None:
