@@ -478,3 +478,24 @@ async def test_a_one_value_parameter_given_twice_is_refused(
     # Repeatable parameters stay repeatable.
     ok = await client.get("/api/v1/contracts", params=[("region_id", 10000002), ("region_id", 1)])
     assert ok.status_code == 200
+
+
+async def test_a_one_value_parameter_given_twice_is_refused_once_however_often(
+    client: httpx.AsyncClient,
+) -> None:
+    # Which of two sorts was meant is a guess: neither is taken.
+    twice = await client.get("/api/v1/contracts?sort=price&sort=-price")
+    assert twice.status_code == 422
+    (error,) = twice.json()["detail"]
+    assert error["loc"] == ["query", "sort"]
+    assert "more than once" in error["msg"]
+    # A thousand repeats are still one error per parameter, not a thousand.
+    flood = "&".join(f"q=a{n}" for n in range(999))
+    response = await client.get(f"/api/v1/contracts?{flood}&page=1&page=2")
+    assert response.status_code == 422
+    assert sorted(tuple(e["loc"]) for e in response.json()["detail"]) == [
+        ("query", "page"),
+        ("query", "q"),
+    ]
+    # Plural parameters repeat by design.
+    assert (await client.get("/api/v1/contracts?region_id=1&region_id=2")).status_code == 200

@@ -281,10 +281,12 @@ class ContractFilters(BaseModel):
                 data.setdefault(key, []).append(value)
             elif key in data and key in cls.model_fields:
                 # Two values for a one-value parameter: which one was meant is a guess
-                # (and the OpenAPI document says one), so neither is taken.
-                repeated.append(
-                    InitErrorDetails(type=_REPEATED, loc=(key,), input=[data[key], value])
-                )
+                # (and the OpenAPI document says one), so neither is taken. One error per
+                # parameter, however often it repeats (the answer stays small).
+                if all(error["loc"] != (key,) for error in repeated):
+                    repeated.append(
+                        InitErrorDetails(type=_REPEATED, loc=(key,), input=[data[key], value])
+                    )
             else:
                 data[key] = value
         if repeated:
