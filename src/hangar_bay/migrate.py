@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,20 +34,41 @@ async def _run(engine: AsyncEngine, operation: str, revision: str) -> None:
         await conn.run_sync(run)
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+# How long to wait for each of aiosqlite's worker threads the migration started.
+SQLITE_THREAD_WAIT = 2.0
+
+
+async def _threads_stopped(threads: set[threading.Thread]) -> None:
+    """Wait for these aiosqlite worker threads to finish.
+
+    When a file cannot be opened, aiosqlite stops the failed connection's thread without
+    waiting; the thread then reports back to the event loop. A command that ends right
+    after (``asyncio.run`` closing the loop) made that thread print a traceback after the
+    command's one error line, some of the time.
+    """
+    for thread in threads:
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, SQLITE_THREAD_WAIT)
+
+
+async def _migrate(url: str, operation: str, revision: str) -> None:
     engine = create_engine(url)
+    before = set(threading.enumerate())
     try:
-        await _run(engine, "upgrade", revision)
+        await _run(engine, operation, revision)
     finally:
         await engine.dispose()
+        if engine.dialect.name == "sqlite":
+            # Only the threads this migration started: others belong to live engines.
+            await _threads_stopped(set(threading.enumerate()) - before)
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    await _migrate(url, "upgrade", revision)
 
 
 async def downgrade(url: str, revision: str) -> None:
-    engine = create_engine(url)
-    try:
-        await _run(engine, "downgrade", revision)
-    finally:
-        await engine.dispose()
+    await _migrate(url, "downgrade", revision)
 
 
 class _Hold(logging.Handler):
