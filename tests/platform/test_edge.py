@@ -438,3 +438,25 @@ async def test_method_not_allowed_names_every_method_of_the_path(client: httpx.A
     put = await client.put("/api/v1/contracts")
     assert put.status_code == 405
     assert put.headers["allow"] == "GET"
+
+
+async def test_a_write_answers_with_its_own_budgets_headers(
+    settings: Settings, seeded: Database, cache: ResilientCache
+) -> None:
+    # A write opens a session too (charging `query`), but what it is told about is the
+    # budget it spends: `write`.
+    from hangar_bay.accounts.sessions import SESSION_COOKIE
+    from hangar_bay.accounts.testing import log_in
+
+    tight = _limited(settings, write_burst=4, query_burst=9)
+    pilot = await log_in(seeded, character_id=91000001, character_name="Pilot One")
+    async for http in _client(tight, seeded, cache):
+        http.cookies.set(SESSION_COOKIE, pilot.cookie)
+        saved = await http.post(
+            "/api/v1/me/watchlist", json={"type_id": 587}, headers=pilot.headers
+        )
+        assert saved.status_code == 201, saved.text
+        assert saved.headers["ratelimit-limit"] == "4"
+        # A read that has to query names the query budget.
+        listed = await http.get("/api/v1/contracts?min_price=3")
+        assert listed.headers["ratelimit-limit"] == "9"

@@ -187,4 +187,7 @@ async def charge_query() -> None:
     tokens = await limiter.take(limiter.query, request.client)
     if not tokens.allowed:
         raise limiter.refused(limiter.query, tokens)
-    request.headers = limiter.query.headers(tokens)
+    # A write (or sign-in) already carries its own budget's headers: that is the budget
+    # the client spends on such requests, so it is the one the answer describes.
+    if not request.headers:
+        request.headers = limiter.query.headers(tokens)
