@@ -98,3 +98,18 @@ async def test_browse_page_links_its_feed(universe: Database, client: httpx.Asyn
         'href="/feeds/contracts.atom?region_id=10000002">' in page.text
     )
     assert 'href="/feeds/contracts.atom?region_id=10000002">Atom feed of this search' in page.text
+
+
+async def test_entries_read_as_the_browse_row_for_auctions_and_contracts_wanting_items(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    auction = await new_contract(
+        universe, type="auction", items=[Item(RIFTER)], price=1e6, bids=[1.2e6, 1.5e6]
+    )
+    wants = await new_contract(
+        universe, items=[Item(DRAKE), Item(RIFTER, included=False)], price=10e6
+    )
+    feed = feedparser.parse((await client.get("/feeds/contracts.atom")).content)
+    titles = {e.id.rsplit("/", 1)[1]: e.title for e in feed.entries}
+    assert "bid 1.50M ISK" in titles[str(auction)]
+    assert "wants 1 items" in titles[str(wants)]

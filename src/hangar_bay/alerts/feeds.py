@@ -55,7 +55,13 @@ def _entry_title(item: dict[str, Any]) -> str:
     what = ", ".join(ships) or fmt.game_text(item.get("title")) or f"Contract {item['contract_id']}"
     where = item.get("start_location_name") or "Unknown location"
     sec = fmt.security_display(item.get("start_security"))
-    return f"{what} — {fmt.isk(item.get('price'))} ISK — {where} ({sec})"
+    # As the browse row reads: an auction at its current bid once it has one, and a
+    # contract that also wants items in return says so.
+    amount = f"{fmt.isk(item.get('price'))} ISK"
+    if item.get("type") == "auction" and item.get("bid_count"):
+        amount = f"bid {fmt.isk(item.get('current_bid'))} ISK"
+    wants = f" — wants {item['requested_count']} items" if item.get("requested_count") else ""
+    return f"{what} — {amount}{wants} — {where} ({sec})"
 
 
 def _parse_time(value: str) -> dt.datetime:
