@@ -113,3 +113,15 @@ async def test_entries_read_as_the_browse_row_for_auctions_and_contracts_wanting
     titles = {e.id.rsplit("/", 1)[1]: e.title for e in feed.entries}
     assert "bid 1.50M ISK" in titles[str(auction)]
     assert "wants 1 items" in titles[str(wants)]
+
+
+async def test_the_parameters_a_feed_sets_itself_are_ignored_whatever_they_say(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    await new_contract(universe, items=[Item(RIFTER)], price=1e6)
+    plain = await client.get("/feeds/contracts.atom")
+    odd = await client.get("/feeds/contracts.atom?size=abc&page=-1&sort=nonsense")
+    assert odd.status_code == 200
+    assert odd.headers["etag"] == plain.headers["etag"]
+    # A filter the feed does read is still checked.
+    assert (await client.get("/feeds/contracts.atom?min_price=abc")).status_code == 422

@@ -32,6 +32,8 @@ router = APIRouter(tags=["feeds"], responses=EDGE_RESPONSES)
 
 ATOM = "application/atom+xml"
 FEED_SIZE = 50
+# Parameters a feed URL may carry (a browse URL turned into a feed) but sets itself.
+FEED_FIXED = frozenset({"sort", "page", "size"})
 
 
 def feed_filters(f: ContractFilters) -> ContractFilters:
@@ -129,14 +131,15 @@ def _etag_matches(request: Request, etag: str) -> bool:
     summary="Atom feed of a search",
     description="The newest 50 contracts matching the browse parameters (the same names "
     "as `/api/v1/contracts`), as Atom 1.0. Conditional requests (ETag, Last-Modified) are "
-    "answered 304. Bad parameters: 422 naming the parameter.",
+    "answered 304. `sort`, `page` and `size` are the feed's own (newest first, the first "
+    "50) and ignored. Bad parameters: 422 naming the parameter.",
     response_class=Response,
     responses={200: {"content": {ATOM: {}}}, 304: {"description": "Not modified"}},
 )
 async def contracts_feed(
     request: Request, database: DatabaseDep, cache: CacheDep, settings: SettingsDep
 ) -> Response:
-    f = feed_filters(parse_filters(request))
+    f = feed_filters(parse_filters(request, FEED_FIXED))
     # The feed's own view key, noted before the list's: during a database outage the
     # answer is this feed's last good copy (kept below), never the list's JSON.
     key = feed_cache_key(f)
