@@ -295,3 +295,14 @@ async def test_in_game_markup_in_a_title_reads_as_text_on_the_type_page_and_in_t
     assert "Rifter below Jita" in feed.text
     assert "&lt;b&gt;" not in feed.text
     assert "showinfo" not in feed.text
+
+
+async def test_the_shared_browse_page_carries_no_visitors_stray_parameters(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    first = await client.get("/?utm_source=mail-campaign-7&sort=price")
+    assert first.status_code == 200
+    second = await client.get("/?sort=price")
+    assert "mail-campaign-7" not in second.text
+    assert "mail-campaign-7" not in first.text
+    assert "/auth/login?next=/%3Fsort%3Dprice" in second.text

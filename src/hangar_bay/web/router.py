@@ -251,7 +251,9 @@ async def browse(request: Request) -> Response:
             if g not in listed_groups
         ],
     }
-    html = render_bytes(request, "browse.html", context)
+    # Rendered as if asked with the canonical query: the page is shared by every URL
+    # with the same filters, and its login links must not carry one visitor's extras.
+    html = render_bytes(_as_if(request, context["query"]), "browse.html", context)
     etag = etag_for(html)
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
