@@ -329,3 +329,23 @@ async def test_opening_a_notification_that_is_not_a_number_is_a_422_page(
     assert logged_out.headers["location"].startswith("/auth/login")
     client.cookies.set(SESSION_COOKIE, login.cookie)
     assert (await client.get("/api/v1/me/notifications/unread")).json()["unread"] == 2
+
+
+async def test_list_parameters_given_twice_are_422_naming_them(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    # A visitor gets the 401 first, as for any other bad value.
+    visitor = await client.get("/api/v1/me/notifications?size=5&size=6")
+    assert visitor.status_code == 401
+    await _pilot(universe, client)
+    browse = await client.get("/api/v1/contracts?size=5&size=6")
+    (expected,) = browse.json()["detail"]
+    for name, values in (("size", ("5", "6")), ("page", ("1", "1")), ("unread", ("true", "0"))):
+        query = "&".join(f"{name}={value}" for value in values)
+        response = await client.get(f"/api/v1/me/notifications?{query}")
+        assert response.status_code == 422, query
+        assert response.json()["error"] == "validation_error"
+        assert response.json()["detail"] == [{**expected, "loc": ["query", name]}], query
+    both = await client.get("/api/v1/me/notifications?size=5&page=1&size=6&page=2")
+    assert [d["loc"] for d in both.json()["detail"]] == [["query", "page"], ["query", "size"]]
+    assert (await client.get("/api/v1/me/notifications?size=5&page=1")).status_code == 200

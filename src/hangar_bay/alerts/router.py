@@ -32,6 +32,7 @@ from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsO
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
 from hangar_bay.core.errors import BadRequest
 from hangar_bay.core.openapi import ME_RESPONSES
+from hangar_bay.core.params import OneValueEach
 from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import AlertSettings, Notification, utcnow
@@ -109,11 +110,14 @@ def _webhook_or_422(url: str, allowed: list[str]) -> Any:
     response_model=NotificationPage,
     summary="Your notifications, newest first",
     description="Contracts that matched your watchlist or saved searches (each once), and "
-    "notices from Hangar Bay. Notifications older than 30 days are pruned.",
+    "notices from Hangar Bay. Notifications older than 30 days are pruned. Each "
+    "parameter takes one value: given twice it is a 422 naming it.",
 )
 async def list_notifications(
     user: CurrentUser,
     session: SessionDep,
+    # After the session: a visitor gets the 401 before any 422, as for a bad value.
+    _one_value: OneValueEach,
     unread: Annotated[bool, Query(description="Only unread ones.")] = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
