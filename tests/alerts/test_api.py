@@ -100,10 +100,14 @@ async def test_pilots_see_only_their_own(universe: Database, client: httpx.Async
         "/api/v1/me/notifications/read", json={"ids": theirs}, headers=login.headers
     )
     assert read.json()["marked"] == 0
-    opened = await client.post(
-        f"/notifications/{theirs[0]}/open", data={"csrf_token": login.csrf_token}
-    )
-    assert opened.headers["location"] == "/notifications"
+    # Another pilot's notification, like an unknown one, is a 404 page (docs/accounts.md).
+    for row_id in (theirs[0], max(theirs) + 1000, 2**63 - 1):
+        opened = await client.post(
+            f"/notifications/{row_id}/open", data={"csrf_token": login.csrf_token}
+        )
+        assert opened.status_code == 404, row_id
+        assert opened.headers["content-type"].startswith("text/html")
+        assert "No such notification" in opened.text
     async with db.session() as session:
         unread = await session.scalar(
             select(func.count()).select_from(Notification).where(Notification.read_at.is_(None))

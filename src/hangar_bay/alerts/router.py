@@ -3,7 +3,8 @@ and the ``/notifications`` page (with the Discord settings form).
 
 Every route needs a session (401 otherwise, a redirect to the login on pages); every
 unsafe one the session's CSRF token (403 ``{"error": "csrf"}``). A pilot only ever sees
-and changes their own notifications: another pilot's ids are silently ignored.
+and changes their own notifications: another pilot's ids are silently ignored by the
+API's mark-read, and opening one on the page is a 404 page, as for a missing one.
 """
 
 from __future__ import annotations
@@ -268,8 +269,9 @@ async def open_notification(
     request: Request, notification_id: str, auth: AuthDep, session: SessionDep
 ) -> Response:
     """Mark it read and go to its contract (or back to the list for a notice); a 422
-    page naming ``notification_id`` when it is not a number (after the session and
-    CSRF checks, as on every form)."""
+    page naming ``notification_id`` when it is not a number, a 404 page when it is not
+    one of the pilot's notifications (after the session and CSRF checks, as on every
+    form)."""
     if (refused := await _form_refused(request, auth)) is not None:
         return refused
     assert auth is not None
@@ -284,7 +286,14 @@ async def open_notification(
         )
     row = await session.get(Notification, row_id)
     if row is None or row.user_id != auth.user.id:
-        return RedirectResponse("/notifications", status_code=303)
+        # Another pilot's is indistinguishable from a missing one, as on the /me forms.
+        return error_page(
+            request,
+            404,
+            "No such notification",
+            ["It may have been pruned (after 30 days)."],
+            "/notifications",
+        )
     await service.mark_read(session, auth.user.id, ids=[row.id])
     target = f"/contracts/{row.contract_id}" if row.contract_id else "/notifications"
     return RedirectResponse(target, status_code=303)
