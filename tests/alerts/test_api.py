@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import func, select, update
@@ -353,3 +354,23 @@ async def test_list_parameters_given_twice_are_422_naming_them(
     both = await client.get("/api/v1/me/notifications?size=5&page=1&size=6&page=2")
     assert [d["loc"] for d in both.json()["detail"]] == [["query", "page"], ["query", "size"]]
     assert (await client.get("/api/v1/me/notifications?size=5&page=1")).status_code == 200
+
+
+async def test_settings_form_field_sent_twice_is_a_422_page_naming_it(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    login = await _pilot(universe, client)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for field, values in (
+        ("discord_webhook_url", (WEBHOOK, WEBHOOK)),
+        ("action", ("save", "remove")),
+    ):
+        pairs = [("csrf_token", login.csrf_token), *((field, value) for value in values)]
+        if field != "discord_webhook_url":
+            pairs.append(("discord_webhook_url", WEBHOOK))
+        response = await client.post(
+            "/notifications/settings", content=urlencode(pairs), headers=headers
+        )
+        assert response.status_code == 422, field
+        assert f"{field}: given more than once; this parameter takes one value" in response.text
+    assert (await client.get("/api/v1/me/settings")).json()["discord_webhook_url"] is None

@@ -33,7 +33,7 @@ from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsO
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
 from hangar_bay.core.errors import BadRequest
 from hangar_bay.core.openapi import ME_RESPONSES
-from hangar_bay.core.params import OneValueEach
+from hangar_bay.core.params import OneValueEach, repeated_problems
 from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import AlertSettings, Notification, utcnow
@@ -319,8 +319,11 @@ async def settings_form(
     assert auth is not None
     user = auth.user
     form = await request.form()
-    action = str(form.get("action", "save"))
     back = "/me" if str(form.get("back", "")) == "/me" else "/notifications"
+    # A field sent twice: which copy was meant is a guess, so the form is refused.
+    if problems := repeated_problems(form, "action", "back", "discord_webhook_url"):
+        return error_page(request, 422, "That webhook URL cannot be used", problems, back)
+    action = str(form.get("action", "save"))
     if action == "test":
         row = await session.get(AlertSettings, user.id)
         if row is None or not row.discord_webhook_url:

@@ -72,6 +72,13 @@ def repeated_errors(where: str, names: Iterable[str], values: Any) -> list[dict[
     return errors
 
 
+def repeated_problems(form: Any, *names: str) -> list[str]:
+    """A form page's 422 problems, ``"<field>: given more than once; ..."``, for each of
+    ``names`` that ``form`` (a multi-dict: Starlette's ``FormData``) holds more than
+    once; empty when each came at most once."""
+    return [f"{error['loc'][1]}: {error['msg']}" for error in repeated_errors("form", names, form)]
+
+
 async def one_value_each(request: Request) -> None:
     """A dependency: 422 (``RequestValidationError``, ``loc`` ``["query", <name>]``)
     when a query parameter of the matched route that takes one value is given more than
