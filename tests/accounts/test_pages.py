@@ -305,6 +305,52 @@ async def test_a_field_or_token_sent_twice_is_refused(
     assert (await client.get("/api/v1/me/searches")).json()["items"] == []
 
 
+async def test_every_me_form_says_which_field_was_sent_twice(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    search = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "Drakes", "query": f"type_id={DRAKE}"},
+        headers=pilot.headers,
+    )
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    search_id, entry_id = search.json()["id"], entry.json()["id"]
+    cases: list[tuple[str, list[tuple[str, str]], str]] = [
+        (f"/me/searches/{search_id}/rename", [("name", "a"), ("name", "b")], "name"),
+        (f"/me/searches/{search_id}/alerts", [("alerts", "true"), ("alerts", "true")], "alerts"),
+        ("/me/searches", [("name", "a"), ("name", "b"), ("query", "q=x")], "name"),
+        ("/me/searches", [("name", "a"), ("query", "q=x"), ("query", "q=x")], "query"),
+        (
+            "/me/searches",
+            [("name", "a"), ("query", "q=x"), ("alerts", "true"), ("alerts", "false")],
+            "alerts",
+        ),
+        ("/me/watchlist", [("type_id", str(DRAKE)), ("type_id", str(RIFTER))], "type_id"),
+        ("/me/watchlist", [("type_id", str(DRAKE)), ("note", "a"), ("note", "a")], "note"),
+        (f"/me/watchlist/{entry_id}/edit", [("max_price", "1"), ("max_price", "2")], "max_price"),
+        (f"/me/watchlist/{entry_id}/edit", [("region_id", str(FORGE))] * 2, "region_id"),
+    ]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path, pairs, field in cases:
+        body = urlencode([("csrf_token", pilot.csrf_token), *pairs])
+        response = await client.post(path, content=body, headers=headers)
+        assert response.status_code == 422, (path, pairs)
+        assert response.headers["content-type"].startswith("text/html")
+        # The browse API's wording, naming the field, not a type error about a list.
+        expected = f"{field}: given more than once; this parameter takes one value"
+        assert expected in response.text, (path, pairs)
+        assert "valid string" not in response.text
+    # Nothing changed.
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [(s["name"], s["alerts"]) for s in listed] == [("Drakes", False)]
+    watched = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert [(w["type_id"], w["max_price"], w["region_id"]) for w in watched] == [
+        (RIFTER, None, None)
+    ]
+
+
 async def test_c1_controls_and_line_separators_are_refused_in_names(
     client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
 ) -> None:

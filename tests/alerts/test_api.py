@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import func, select, update
@@ -100,10 +101,14 @@ async def test_pilots_see_only_their_own(universe: Database, client: httpx.Async
         "/api/v1/me/notifications/read", json={"ids": theirs}, headers=login.headers
     )
     assert read.json()["marked"] == 0
-    opened = await client.post(
-        f"/notifications/{theirs[0]}/open", data={"csrf_token": login.csrf_token}
-    )
-    assert opened.headers["location"] == "/notifications"
+    # Another pilot's notification, like an unknown one, is a 404 page (docs/accounts.md).
+    for row_id in (theirs[0], max(theirs) + 1000, 2**63 - 1):
+        opened = await client.post(
+            f"/notifications/{row_id}/open", data={"csrf_token": login.csrf_token}
+        )
+        assert opened.status_code == 404, row_id
+        assert opened.headers["content-type"].startswith("text/html")
+        assert "No such notification" in opened.text
     async with db.session() as session:
         unread = await session.scalar(
             select(func.count()).select_from(Notification).where(Notification.read_at.is_(None))
@@ -329,3 +334,43 @@ async def test_opening_a_notification_that_is_not_a_number_is_a_422_page(
     assert logged_out.headers["location"].startswith("/auth/login")
     client.cookies.set(SESSION_COOKIE, login.cookie)
     assert (await client.get("/api/v1/me/notifications/unread")).json()["unread"] == 2
+
+
+async def test_list_parameters_given_twice_are_422_naming_them(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    # A visitor gets the 401 first, as for any other bad value.
+    visitor = await client.get("/api/v1/me/notifications?size=5&size=6")
+    assert visitor.status_code == 401
+    await _pilot(universe, client)
+    browse = await client.get("/api/v1/contracts?size=5&size=6")
+    (expected,) = browse.json()["detail"]
+    for name, values in (("size", ("5", "6")), ("page", ("1", "1")), ("unread", ("true", "0"))):
+        query = "&".join(f"{name}={value}" for value in values)
+        response = await client.get(f"/api/v1/me/notifications?{query}")
+        assert response.status_code == 422, query
+        assert response.json()["error"] == "validation_error"
+        assert response.json()["detail"] == [{**expected, "loc": ["query", name]}], query
+    both = await client.get("/api/v1/me/notifications?size=5&page=1&size=6&page=2")
+    assert [d["loc"] for d in both.json()["detail"]] == [["query", "page"], ["query", "size"]]
+    assert (await client.get("/api/v1/me/notifications?size=5&page=1")).status_code == 200
+
+
+async def test_settings_form_field_sent_twice_is_a_422_page_naming_it(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    login = await _pilot(universe, client)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for field, values in (
+        ("discord_webhook_url", (WEBHOOK, WEBHOOK)),
+        ("action", ("save", "remove")),
+    ):
+        pairs = [("csrf_token", login.csrf_token), *((field, value) for value in values)]
+        if field != "discord_webhook_url":
+            pairs.append(("discord_webhook_url", WEBHOOK))
+        response = await client.post(
+            "/notifications/settings", content=urlencode(pairs), headers=headers
+        )
+        assert response.status_code == 422, field
+        assert f"{field}: given more than once; this parameter takes one value" in response.text
+    assert (await client.get("/api/v1/me/settings")).json()["discord_webhook_url"] is None

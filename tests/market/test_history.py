@@ -159,3 +159,21 @@ def test_chart_geometry() -> None:
     assert all(y0 <= y <= y1 for _, y, _ in chart.points)
     assert [a for _, _, a in chart.x_ticks] == ["start", "middle", "end"]
     assert len(chart.band.split()) == 6
+
+
+async def test_price_history_days_given_twice_is_422_like_browse(
+    client: httpx.AsyncClient, universe: Database
+) -> None:
+    await seed_prices(universe)
+    browse = await client.get("/api/v1/contracts?size=5&size=6")
+    assert browse.status_code == 422
+    (expected,) = browse.json()["detail"]
+    for days in ("days=1&days=2", "days=2&days=2", "days=1&days=x"):
+        response = await client.get(f"/api/v1/types/{RIFTER}/price-history?{days}")
+        assert response.status_code == 422, days
+        assert response.json()["error"] == "validation_error"
+        (detail,) = response.json()["detail"]
+        assert detail == {**expected, "loc": ["query", "days"]}, days
+    # One value (or none) is still fine.
+    assert (await client.get(f"/api/v1/types/{RIFTER}/price-history?days=2")).status_code == 200
+    assert (await client.get(f"/api/v1/types/{RIFTER}/price-history")).status_code == 200

@@ -113,3 +113,55 @@ async def test_accounts03_switches_off_alerts_that_filter_nothing(
     assert {query: bool(alerts) for query, alerts in rows.items()} == {
         query: after for query, (_, after) in searches.items()
     }
+
+
+async def test_accounts04_switches_off_alerts_whose_filters_exclude_nothing(
+    empty_database_url: str,
+) -> None:
+    await migrate.upgrade(empty_database_url, "accounts03")
+    every_type = (
+        "contract_type=auction&contract_type=courier&contract_type=item_exchange"
+        "&contract_type=loan&contract_type=unknown"
+    )
+    every_band = "security=high&security=low&security=null&security=unknown&security=wormhole"
+    searches = {
+        # query: (alerts before, alerts after)
+        every_type: (True, False),
+        every_band: (True, False),
+        "min_price=0": (True, False),
+        f"min_price=0&{every_type}&{every_band}&ships_only=false&sort=price": (True, False),
+        "contract_type=auction&contract_type=courier": (True, True),
+        "security=high&security=low&security=null&security=wormhole": (True, True),
+        "min_price=1": (True, True),
+        f"{every_type}&type_id=24698": (True, True),
+        "max_price=1000000000000000": (True, True),
+        "type_id=24698": (True, True),
+        "min_price=0&q=drake": (False, False),
+    }
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, character_id, character_name, owner_hash) "
+                    "VALUES (1, 91000001, 'Pilot', 'owner')"
+                )
+            )
+            for n, (query, (alerts, _)) in enumerate(searches.items(), start=1):
+                await conn.execute(
+                    text(
+                        "INSERT INTO saved_searches (id, user_id, name, query, alerts) "
+                        "VALUES (:id, 1, :name, :query, :alerts)"
+                    ),
+                    {"id": n, "name": f"s{n}", "query": query, "alerts": alerts},
+                )
+        await migrate.upgrade(empty_database_url, "accounts04")
+        async with engine.connect() as conn:
+            rows = dict(
+                (await conn.execute(text("SELECT query, alerts FROM saved_searches"))).all()
+            )
+    finally:
+        await engine.dispose()
+    assert {query: bool(alerts) for query, alerts in rows.items()} == {
+        query: after for query, (_, after) in searches.items()
+    }

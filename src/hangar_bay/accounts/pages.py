@@ -30,6 +30,7 @@ from hangar_bay.accounts.schemas import (
 from hangar_bay.alerts.service import get_settings as get_alert_settings
 from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.schemas import Taxonomy
+from hangar_bay.core.params import repeated_problems
 from hangar_bay.core.state import CacheDep, SessionDep, SettingsDep
 from hangar_bay.web.error_pages import bad_path_id, path_id
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
@@ -78,17 +79,16 @@ async def _checked_form(request: Request, auth: Auth | None) -> FormData | Respo
     return await request.form()
 
 
-def _fields(form: FormData, *names: str) -> dict[str, Any]:
-    """The named fields that were sent, blanks as ``None`` (an empty input means "none")."""
+def _fields(form: FormData, *names: str) -> dict[str, Any] | list[str]:
+    """The named fields that were sent, blanks as ``None`` (an empty input means "none"),
+    or the problems naming each field sent more than once: which copy was meant is a
+    guess, so neither is taken."""
+    if problems := repeated_problems(form, *names):
+        return problems
     out: dict[str, Any] = {}
     for name in names:
         if name in form:
-            values = form.getlist(name)
-            if len(values) > 1:
-                # A field sent twice: neither value is taken; validation names the field.
-                out[name] = values
-                continue
-            value = values[0]
+            value = form[name]
             text = value.strip() if isinstance(value, str) else ""
             out[name] = text or None
     return out
@@ -173,11 +173,14 @@ async def save_search(request: Request, auth: AuthDep, session: SessionDep) -> R
     if isinstance(form, Response):
         return form
     assert auth is not None
-    data: dict[str, Any] = {k: v or "" for k, v in _fields(form, "name", "query").items()}
-    alerts = _fields(form, "alerts").get("alerts")
+    fields = _fields(form, "name", "query", "alerts")
+    if isinstance(fields, list):
+        return _invalid(request, fields)
+    alerts = fields.pop("alerts", None)
+    data: dict[str, Any] = {k: v or "" for k, v in fields.items()}
     if alerts is not None:
-        # Anything but "true" (another value, the field sent twice) reaches the strict
-        # model as it came and is refused there, naming the field.
+        # Anything but "true" reaches the strict model as it came and is refused there,
+        # naming the field.
         data["alerts"] = True if alerts == "true" else alerts
     body = _parse(SearchIn, data)
     if isinstance(body, list):
@@ -212,7 +215,10 @@ async def change_search(
         await searches.delete_search(session, row)
         return _done("search-deleted", "searches")
     wanted = "name" if action == "rename" else "alerts"
-    value: object = _fields(form, wanted).get(wanted) or ""
+    fields = _fields(form, wanted)
+    if isinstance(fields, list):
+        return _invalid(request, fields)
+    value: object = fields.get(wanted) or ""
     if wanted == "alerts":
         # A form says "true"/"false"; JSON must send a real boolean (the schema is strict).
         value = {"true": True, "false": False}.get(str(value), value)
@@ -230,8 +236,10 @@ async def add_watch(request: Request, auth: AuthDep, session: SessionDep) -> Res
     if isinstance(form, Response):
         return form
     assert auth is not None
-    fields = _isk(_fields(form, "type_id", "max_price", "region_id", "note"))
-    body = _parse(WatchIn, fields, text=True)
+    fields = _fields(form, "type_id", "max_price", "region_id", "note")
+    if isinstance(fields, list):
+        return _invalid(request, fields)
+    body = _parse(WatchIn, _isk(fields), text=True)
     if isinstance(body, list):
         return _invalid(request, body)
     try:
@@ -263,7 +271,10 @@ async def change_watch(
     if action == "delete":
         await watchlist.delete_entry(session, row)
         return _done("watch-deleted", "watchlist")
-    patch = _parse(WatchPatch, _isk(_fields(form, "max_price", "region_id", "note")), text=True)
+    fields = _fields(form, "max_price", "region_id", "note")
+    if isinstance(fields, list):
+        return _invalid(request, fields)
+    patch = _parse(WatchPatch, _isk(fields), text=True)
     if isinstance(patch, list):
         return _invalid(request, patch)
     try:

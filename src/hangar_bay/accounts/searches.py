@@ -8,6 +8,7 @@ another user's id is indistinguishable from a missing one (``None``, a 404 upstr
 from __future__ import annotations
 
 import re
+from typing import get_args
 from urllib.parse import parse_qsl, unquote_plus
 
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ from hangar_bay.accounts.schemas import (
     SearchOut,
     SearchPatch,
 )
-from hangar_bay.contracts.schemas import ContractFilters
+from hangar_bay.contracts.schemas import ContractFilters, ContractType, SecurityBand
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import SavedSearch, as_utc, utcnow
@@ -108,21 +109,43 @@ def normalise_query(raw: str) -> str:
 # filter either: every ship contract in New Eden is as much a flood as every contract.
 _NOT_NARROWING = frozenset({"sort", "page", "size", "ships_only"})
 _DEFAULTS = ContractFilters()
+# Lists that, holding every value they can hold, let every contract through: every
+# contract has exactly one type and one security band (the browse SQL's bands cover
+# every start location, an unknown one included), so naming them all excludes nothing.
+_COMPLETE_LISTS: dict[str, frozenset[str]] = {
+    "contract_type": frozenset(get_args(ContractType)),
+    "security": frozenset(get_args(SecurityBand)),
+}
 ALERTS_NEED_A_FILTER = (
     "alerts need a search that filters something (a ship type or class, a region, a "
     "price, words...): alerts on every contract would never stop"
 )
 
 
+def _excludes_nothing(name: str, value: object) -> bool:
+    """Whether filter ``name`` set to ``value`` lets every contract through, although it
+    is not the default: every contract type or every security band listed, a minimum
+    price of 0 (prices are never negative). Only what holds whatever the data: a
+    maximum price above every price on the market cannot be told apart from a real
+    ceiling, so it counts as a filter."""
+    if name in _COMPLETE_LISTS:
+        return isinstance(value, list) and _COMPLETE_LISTS[name] <= set(value)
+    if name == "min_price":
+        return isinstance(value, int | float) and value <= 0
+    return False
+
+
 def filters_nothing(filters: ContractFilters) -> bool:
-    """True when ``filters`` narrows nothing: every filter at its default, whatever the
-    sort, page size or ships-only switch. Such a search may be saved, but not with
-    alerts on."""
-    return all(
-        getattr(filters, name) == getattr(_DEFAULTS, name)
-        for name in type(filters).model_fields
-        if name not in _NOT_NARROWING
-    )
+    """True when ``filters`` narrows nothing: every filter at its default or set to a
+    value that cannot exclude a contract (:func:`_excludes_nothing`), whatever the sort,
+    page size or ships-only switch. Such a search may be saved, but not with alerts on."""
+    for name in type(filters).model_fields:
+        if name in _NOT_NARROWING:
+            continue
+        value = getattr(filters, name)
+        if value != getattr(_DEFAULTS, name) and not _excludes_nothing(name, value):
+            return False
+    return True
 
 
 def _check_alerts(query: str, alerts: bool, field: str) -> None:

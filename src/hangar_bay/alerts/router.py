@@ -3,7 +3,8 @@ and the ``/notifications`` page (with the Discord settings form).
 
 Every route needs a session (401 otherwise, a redirect to the login on pages); every
 unsafe one the session's CSRF token (403 ``{"error": "csrf"}``). A pilot only ever sees
-and changes their own notifications: another pilot's ids are silently ignored.
+and changes their own notifications: another pilot's ids are silently ignored by the
+API's mark-read, and opening one on the page is a 404 page, as for a missing one.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsO
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
 from hangar_bay.core.errors import BadRequest
 from hangar_bay.core.openapi import ME_RESPONSES
+from hangar_bay.core.params import OneValueEach, repeated_problems
 from hangar_bay.core.state import SessionDep, SettingsDep
 from hangar_bay.core.text import CONTROL_MESSAGE, has_control_characters
 from hangar_bay.models import AlertSettings, Notification, utcnow
@@ -109,11 +111,14 @@ def _webhook_or_422(url: str, allowed: list[str]) -> Any:
     response_model=NotificationPage,
     summary="Your notifications, newest first",
     description="Contracts that matched your watchlist or saved searches (each once), and "
-    "notices from Hangar Bay. Notifications older than 30 days are pruned.",
+    "notices from Hangar Bay. Notifications older than 30 days are pruned. Each "
+    "parameter takes one value: given twice it is a 422 naming it.",
 )
 async def list_notifications(
     user: CurrentUser,
     session: SessionDep,
+    # After the session: a visitor gets the 401 before any 422, as for a bad value.
+    _one_value: OneValueEach,
     unread: Annotated[bool, Query(description="Only unread ones.")] = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -264,8 +269,9 @@ async def open_notification(
     request: Request, notification_id: str, auth: AuthDep, session: SessionDep
 ) -> Response:
     """Mark it read and go to its contract (or back to the list for a notice); a 422
-    page naming ``notification_id`` when it is not a number (after the session and
-    CSRF checks, as on every form)."""
+    page naming ``notification_id`` when it is not a number, a 404 page when it is not
+    one of the pilot's notifications (after the session and CSRF checks, as on every
+    form)."""
     if (refused := await _form_refused(request, auth)) is not None:
         return refused
     assert auth is not None
@@ -280,7 +286,14 @@ async def open_notification(
         )
     row = await session.get(Notification, row_id)
     if row is None or row.user_id != auth.user.id:
-        return RedirectResponse("/notifications", status_code=303)
+        # Another pilot's is indistinguishable from a missing one, as on the /me forms.
+        return error_page(
+            request,
+            404,
+            "No such notification",
+            ["It may have been pruned (after 30 days)."],
+            "/notifications",
+        )
     await service.mark_read(session, auth.user.id, ids=[row.id])
     target = f"/contracts/{row.contract_id}" if row.contract_id else "/notifications"
     return RedirectResponse(target, status_code=303)
@@ -306,8 +319,11 @@ async def settings_form(
     assert auth is not None
     user = auth.user
     form = await request.form()
-    action = str(form.get("action", "save"))
     back = "/me" if str(form.get("back", "")) == "/me" else "/notifications"
+    # A field sent twice: which copy was meant is a guess, so the form is refused.
+    if problems := repeated_problems(form, "action", "back", "discord_webhook_url"):
+        return error_page(request, 422, "That webhook URL cannot be used", problems, back)
+    action = str(form.get("action", "save"))
     if action == "test":
         row = await session.get(AlertSettings, user.id)
         if row is None or not row.discord_webhook_url:

@@ -13,6 +13,7 @@ from hangar_bay.contracts.http import DETAIL_MAX_AGE, etag_for, etag_response
 from hangar_bay.contracts.schemas import MAX_ID
 from hangar_bay.core.errors import NotFound
 from hangar_bay.core.openapi import EDGE_RESPONSES
+from hangar_bay.core.params import OneValueEach
 from hangar_bay.core.state import CacheDep, DatabaseDep
 from hangar_bay.market import reads
 
@@ -48,7 +49,8 @@ def history_cache_key(type_id: int, days: int) -> str:
     description="For each UTC day of the last `days` days: how many single-hull item "
     "exchanges (one ship, nothing else, nothing asked) of this type were issued, and the "
     "minimum, quartiles and median of their prices in ISK. Days without any are left out. "
-    "Kept after the contracts end. 404 when the type is unknown.",
+    "Kept after the contracts end. 404 when the type is unknown; 422 when `days` is out "
+    "of range or given more than once.",
     responses={404: {"description": "No such type has been seen."}},
 )
 async def price_history(
@@ -56,6 +58,7 @@ async def price_history(
     type_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[24698])],
     database: DatabaseDep,
     cache: CacheDep,
+    _one_value: OneValueEach,
     days: Annotated[
         int, Query(ge=1, le=MAX_DAYS, description="Days back, today included.")
     ] = DEFAULT_DAYS,
