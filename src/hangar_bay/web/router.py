@@ -253,7 +253,7 @@ async def browse(request: Request) -> Response:
     }
     # Rendered as if asked with the canonical query: the page is shared by every URL
     # with the same filters, and its login links must not carry one visitor's extras.
-    html = render_bytes(_as_if(request, context["query"]), "browse.html", context)
+    html = render_bytes(_as_if(request, filters.query_string()), "browse.html", context)
     etag = etag_for(html)
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
