@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from hangar_bay.core.params import REPEATED_MESSAGE
 from hangar_bay.core.text import SINGLE_LINE, SINGLE_LINE_SCHEMA
 from hangar_bay.market.flags import FlagCode
 
@@ -101,7 +102,7 @@ LIST_FIELDS = (
 NOT_COUNTED = frozenset({"sort", "page", "size", "contract_type"})
 
 
-_REPEATED = PydanticCustomError("repeated", "given more than once; this parameter takes one value")
+_REPEATED = PydanticCustomError("repeated", REPEATED_MESSAGE)
 
 
 class ContractFilters(BaseModel):
