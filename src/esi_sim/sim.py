@@ -128,6 +128,13 @@ class Simulator:
     def clear_faults(self) -> None:
         self.set_faults(None)
 
+    def route_requests(self, route: str) -> int:
+        """Requests on ``route`` (a ROUTE_NAMES entry) since the faults were last set,
+        counted as they arrive, before any latency: tests wait on it to act while a
+        request is still held."""
+        with self.lock:
+            return self._route_requests.get(route, 0)
+
     @staticmethod
     def _rate(table: dict[str, float], route: str) -> float:
         return table.get(route, table.get("*", 0.0))

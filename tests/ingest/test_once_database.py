@@ -9,15 +9,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, make_url
 from structlog.testing import capture_logs
 
+from esi_sim.config import FaultConfig, Latency
 from esi_sim.testing import RunningSimulator
 from hangar_bay import migrate
 from hangar_bay.core.cache import ResilientCache
-from hangar_bay.core.database import Database
+from hangar_bay.core.database import Database, create_engine
 from hangar_bay.ingest import once
+from hangar_bay.ingest.common import SweepResult
 from hangar_bay.settings import Settings
 from tests.ingest.test_cli import cli_env, ingest_cmd
+from tests.platform.test_readiness import requires_real_backends
+from tests.tcp_proxy import TcpProxy
 
 DEAD_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 
@@ -165,3 +170,176 @@ async def test_waiting_on_a_leftover_region_lock_is_said(
     finally:
         await ingestor.esi.close()
         await http.aclose()
+
+
+# --- the database lost in the middle of a pass ---------------------------------------
+
+
+class _Cut:
+    """Makes every statement on a database fail as a dropped connection does, once set.
+
+    The same on both backends (SQLite has no connection to drop): asyncpg raises a bare
+    ``ConnectionError`` when the server goes away under a query."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def attach(self, database: Database) -> None:
+        event.listen(database.engine.sync_engine, "before_cursor_execute", self._statement)
+
+    def _statement(self, *_: object) -> None:
+        if self.on:
+            raise ConnectionError("unexpected connection_lost()")
+
+
+async def test_a_database_lost_mid_pass_stops_it_without_tracebacks(
+    monkeypatch: pytest.MonkeyPatch, ingest_settings: Settings, database: Database
+) -> None:
+    # Sweeps that meet the lost database crash within seconds, well before the watch's
+    # checks add up: the pass must still stop with the database named, not go on to
+    # the market pass and a summary of failed regions (exit 4).
+    from hangar_bay.ingest.sweep import RegionSweeper
+
+    cut = _Cut()
+    opened: list[Database] = []
+
+    def from_url(url: str, **kwargs: object) -> Database:
+        opened.append(Database(create_engine(url)))
+        cut.attach(opened[-1])
+        return opened[-1]
+
+    listing = RegionSweeper._listing
+
+    async def listing_then_cut(self: RegionSweeper, region_id: int) -> object:
+        got = await listing(self, region_id)
+        cut.on = True  # the sweep has begun: its writes come next
+        return got
+
+    monkeypatch.setattr(once.Database, "from_url", from_url)
+    monkeypatch.setattr(RegionSweeper, "_listing", listing_then_cut)
+    with capture_logs() as logs, pytest.raises(once.DatabaseUnreachable) as caught:
+        await asyncio.wait_for(once.run_once(ingest_settings, show_progress=False), 120)
+    assert "unreachable" in str(caught.value)
+    assert "unexpected connection_lost()" in str(caught.value)
+    events = [entry["event"] for entry in logs]
+    assert "sweep_crashed" not in events
+    assert "market_pass_failed" not in events
+    assert not [entry for entry in logs if entry.get("exc_info")], logs
+    assert opened
+    assert cut.on
+
+
+async def test_sweeps_report_a_lost_database_in_one_line_other_crashes_in_full(
+    ingest_settings: Settings, database: Database, cache: ResilientCache
+) -> None:
+    # The scheduler and the worker go on after a crashed sweep: a database that is
+    # gone is one warning line per region, any other crash keeps its traceback.
+    from hangar_bay.app import build_esi_client
+    from hangar_bay.ingest.service import Ingestor
+
+    http = build_esi_client(ingest_settings)
+    ingestor = Ingestor.build(database=database, cache=cache, http=http, settings=ingest_settings)
+    failures = {1: ConnectionError("unexpected connection_lost()"), 2: ValueError("a bug")}
+
+    async def sweep_region(region_id: int, *_: object, **__: object) -> SweepResult:
+        raise failures[region_id]
+
+    ingestor.sweep_region = sweep_region  # type: ignore[method-assign]
+    try:
+        with capture_logs() as logs:
+            results = await ingestor.sweep_many([1, 2])
+        assert [r.outcome for r in results] == ["failed", "failed"]
+        lost = [e for e in logs if e.get("region_id") == 1]
+        crashed = [e for e in logs if e.get("region_id") == 2]
+        assert [(e["event"], e["log_level"]) for e in lost] == [
+            ("sweep_database_unavailable", "warning")
+        ]
+        assert "connection_lost" in lost[0]["error"]
+        assert not lost[0].get("exc_info")
+        assert [(e["event"], e.get("exc_info")) for e in crashed] == [("sweep_crashed", True)]
+        # ``ingest --once`` stops at the first region that lost the database instead.
+        with pytest.raises(ConnectionError):
+            await ingestor.sweep_many([2, 1], stop_on_database_loss=True)
+    finally:
+        await ingestor.esi.close()
+        await http.aclose()
+
+
+async def test_the_market_pass_reports_a_lost_database_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    ingest_settings: Settings,
+    database: Database,
+    cache: ResilientCache,
+) -> None:
+    from hangar_bay.app import build_esi_client
+    from hangar_bay.ingest.service import Ingestor
+    from hangar_bay.market import service as market
+
+    http = build_esi_client(ingest_settings)
+    ingestor = Ingestor.build(database=database, cache=cache, http=http, settings=ingest_settings)
+    failure: Exception = ConnectionError("unexpected connection_lost()")
+
+    async def market_pass(*_: object, **__: object) -> market.MarketPassResult:
+        raise failure
+
+    monkeypatch.setattr(market, "market_pass", market_pass)
+    try:
+        with capture_logs() as logs:
+            assert (await market.run_market_pass(ingestor)).skipped
+        assert [(e["event"], e["log_level"], e.get("exc_info")) for e in logs] == [
+            ("market_pass_database_unavailable", "warning", None)
+        ]
+        with pytest.raises(ConnectionError):
+            await market.run_market_pass(ingestor, stop_on_database_loss=True)
+        failure = ValueError("a bug")
+        with capture_logs() as logs:
+            assert (await market.run_market_pass(ingestor)).skipped
+        assert [(e["event"], e.get("exc_info")) for e in logs] == [("market_pass_failed", True)]
+    finally:
+        await ingestor.esi.close()
+        await http.aclose()
+
+
+@requires_real_backends
+async def test_postgres_lost_mid_pass_is_the_same_one_line_and_exit_1(
+    database: Database, settings: Settings, sim: RunningSimulator, database_url: str
+) -> None:
+    # The tester's run: production settings (JSON logs), ESI slow, PostgreSQL cut
+    # while the sweeps wait for their listings.
+    target = make_url(database_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    proxied = target.set(port=proxy.port).render_as_string(hide_password=False)
+    env = cli_env(
+        settings,
+        sim.base_url,
+        HANGAR_DATABASE_URL=proxied,
+        HANGAR_ENVIRONMENT="production",
+        HANGAR_SECRET_KEY="x" * 40,
+    )
+    sim.sim.set_faults(FaultConfig(latency={"contracts": Latency(min_ms=3000, max_ms=3000)}))
+    try:
+        run = asyncio.ensure_future(
+            asyncio.to_thread(
+                subprocess.run, ingest_cmd(), env=env, capture_output=True, text=True, timeout=120
+            )
+        )
+        # Cut as soon as a sweep has asked for its listing (it waits 3 s for it).
+        for _ in range(6000):
+            if sim.sim.route_requests("contracts") or run.done():
+                break
+            await asyncio.sleep(0.01)
+        await proxy.stop()
+        done = await run
+    finally:
+        sim.sim.clear_faults()
+        await proxy.stop()
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("hangar-bay: ingest stopped: the database "), lines[-1]
+    assert "unreachable" in lines[-1]
+    assert f":{proxy.port}/" in lines[-1]
+    # Before it, at most the documented warnings of the watch.
+    assert all("database_check_failed" in line for line in lines[:-1]), done.stderr

@@ -150,6 +150,15 @@ def is_database_unavailable(exc: BaseException) -> bool:
     )
 
 
+def error_line(exc: BaseException, limit: int = 200) -> str:
+    """``"<ExceptionType>: <first line of its message>"``, cut to ``limit`` characters.
+
+    For log lines and operator messages that name a failure without its traceback (a
+    lost database is a condition to report, not a bug to debug)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:limit]
+
+
 # --- choosing and rendering the format ---------------------------------------------------
 
 # Machine-facing paths answer errors in JSON whoever asks.

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
-from hangar_bay.core.errors import is_database_unavailable
+from hangar_bay.core.errors import error_line, is_database_unavailable
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.errors import EsiError
@@ -80,32 +80,34 @@ def _describe_database(database: Database) -> str:
     return database.engine.url.render_as_string(hide_password=True)
 
 
+def _unreachable(database: Database, reason: str) -> DatabaseUnreachable:
+    return DatabaseUnreachable(
+        f"the database {_describe_database(database)} is unreachable: {reason}"
+    )
+
+
 async def require_database(database: Database) -> None:
     """Raise :class:`DatabaseUnreachable` unless the database answers within seconds."""
     try:
         await asyncio.wait_for(database.ping(), DATABASE_CHECK_TIMEOUT)
+    except TimeoutError:
+        raise _unreachable(database, f"no answer within {DATABASE_CHECK_TIMEOUT:g}s") from None
     except Exception as exc:
-        if isinstance(exc, TimeoutError) or is_database_unavailable(exc):
-            raise DatabaseUnreachable(
-                f"the database {_describe_database(database)} is unreachable: {_reason(exc)}"
-            ) from None
+        if is_database_unavailable(exc):
+            raise _unreachable(database, error_line(exc)) from None
         raise
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {DATABASE_CHECK_TIMEOUT:g}s"
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:200]
 
 
 async def while_database_answers(database: Database, work: Awaitable[T]) -> T:
     """Run ``work``, but give up on it once the database stops answering.
 
-    Sweeps retry a lost database on their own, region after region, which without
-    this watch kept a pass going for minutes and filled the terminal with errors. The
-    database is checked every few seconds; after a few failed checks in a row the
-    work is cancelled and :class:`DatabaseUnreachable` names the cause.
+    Two ways to notice: ``work`` itself fails with an error that means "the database
+    cannot be reached" (:func:`~hangar_bay.core.errors.is_database_unavailable`: a
+    dropped connection, a refused one, a pool timeout), or work that waits on the
+    database without failing (a server that hangs) leaves the checks, every few
+    seconds, failing a few times in a row; then the work is cancelled. Either way
+    :class:`DatabaseUnreachable` names the database and the cause, and nothing else
+    of the work's is raised or logged.
     """
     task = asyncio.ensure_future(work)
     failures = 0
@@ -113,7 +115,12 @@ async def while_database_answers(database: Database, work: Awaitable[T]) -> T:
         while True:
             done, _ = await asyncio.wait({task}, timeout=DATABASE_CHECK_SECONDS)
             if done:
-                return task.result()
+                try:
+                    return task.result()
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        raise
+                    raise _unreachable(database, error_line(exc)) from None
             try:
                 await require_database(database)
                 failures = 0
@@ -181,6 +188,10 @@ class PassSummary:
 async def run_once(
     settings: Settings, regions: Sequence[int] = (), *, show_progress: bool | None = None
 ) -> PassSummary:
+    """One pass over ``regions`` (every region ESI lists when empty), then the market
+    pass. Raises :class:`DatabaseUnreachable` when the database cannot be reached, at
+    the start or at any point of the pass (the pass is then abandoned, no summary),
+    :class:`EsiUnavailable` and :class:`UnknownRegions` as :func:`regions_to_sweep`."""
     metrics = Metrics()
     started = time.monotonic()
     async with AsyncExitStack() as stack:
@@ -195,50 +206,11 @@ async def run_once(
             database=database, cache=cache, http=http, settings=settings, metrics=metrics
         )
         stack.push_async_callback(ingestor.esi.close)
-        region_ids = await regions_to_sweep(ingestor, regions)
-        await ingestor.name_regions(region_ids)
         interactive = sys.stderr.isatty() if show_progress is None else show_progress
-        if interactive:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                transient=False,
-            ) as bar:
-                regions_task = bar.add_task("regions", total=len(region_ids))
-                items_task = bar.add_task("contracts with items", total=None)
-
-                def progress(_: int, stage: str, n: int) -> None:
-                    if stage == "items":
-                        bar.advance(items_task, n)
-
-                def done(result: SweepResult) -> None:
-                    bar.advance(regions_task)
-
-                results = await while_database_answers(
-                    database, ingestor.sweep_many(region_ids, progress, done, wait=True)
-                )
-        else:
-            total = len(region_ids)
-            finished = 0
-
-            def report(result: SweepResult) -> None:
-                nonlocal finished
-                finished += 1
-                log.info(
-                    "ingest_progress",
-                    done=finished,
-                    total=total,
-                    region_id=result.region_id,
-                    outcome=result.outcome,
-                )
-
-            results = await while_database_answers(
-                database, ingestor.sweep_many(region_ids, on_result=report, wait=True)
-            )
-        # Prices, values and price history of what the sweeps brought (market/service.py).
-        await run_market_pass(ingestor)
+        # Watched as a whole: the database can go away at any step of the pass.
+        results = await while_database_answers(
+            database, _sweep_and_price(ingestor, regions, interactive)
+        )
         return PassSummary(
             results,
             time.monotonic() - started,
@@ -246,3 +218,52 @@ async def run_once(
             ingestor.esi.stats.not_modified,
             ingestor.esi.governor.lowest_remaining,
         )
+
+
+async def _sweep_and_price(
+    ingestor: Ingestor, regions: Sequence[int], interactive: bool
+) -> list[SweepResult]:
+    region_ids = await regions_to_sweep(ingestor, regions)
+    await ingestor.name_regions(region_ids)
+    if interactive:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        ) as bar:
+            regions_task = bar.add_task("regions", total=len(region_ids))
+            items_task = bar.add_task("contracts with items", total=None)
+
+            def progress(_: int, stage: str, n: int) -> None:
+                if stage == "items":
+                    bar.advance(items_task, n)
+
+            def done(result: SweepResult) -> None:
+                bar.advance(regions_task)
+
+            results = await ingestor.sweep_many(
+                region_ids, progress, done, wait=True, stop_on_database_loss=True
+            )
+    else:
+        total = len(region_ids)
+        finished = 0
+
+        def report(result: SweepResult) -> None:
+            nonlocal finished
+            finished += 1
+            log.info(
+                "ingest_progress",
+                done=finished,
+                total=total,
+                region_id=result.region_id,
+                outcome=result.outcome,
+            )
+
+        results = await ingestor.sweep_many(
+            region_ids, on_result=report, wait=True, stop_on_database_loss=True
+        )
+    # Prices, values and price history of what the sweeps brought (market/service.py).
+    await run_market_pass(ingestor, stop_on_database_loss=True)
+    return results

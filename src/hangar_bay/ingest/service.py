@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
+from hangar_bay.core.errors import error_line, is_database_unavailable
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.client import EsiClient, build_client
@@ -175,7 +176,14 @@ class Ingestor:
         on_result: Callable[[SweepResult], None] | None = None,
         *,
         wait: bool = False,
+        stop_on_database_loss: bool = False,
     ) -> list[SweepResult]:
+        """Sweep ``region_ids`` (``ingest_region_concurrency`` at a time); one result
+        per region, in their order. A sweep that crashes is a ``failed`` result: logged
+        ``sweep_crashed`` with its traceback, or, when the database cannot be reached,
+        ``sweep_database_unavailable`` in one warning line (a condition, not a bug).
+        ``stop_on_database_loss`` (``ingest --once``): that error is raised instead
+        and the other sweeps are cancelled, since every one of them would meet it."""
         semaphore = asyncio.Semaphore(self.settings.ingest_region_concurrency)
 
         async def one(region_id: int) -> SweepResult:
@@ -183,14 +191,31 @@ class Ingestor:
                 try:
                     result = await self.sweep_region(region_id, progress, wait=wait)
                 except Exception as exc:
-                    # One region's bug must not stop the others; it is reported as failed.
-                    log.exception("sweep_crashed", region_id=region_id)
+                    if not is_database_unavailable(exc):
+                        # One region's bug must not stop the others; it is reported failed.
+                        log.exception("sweep_crashed", region_id=region_id)
+                    elif stop_on_database_loss:
+                        raise
+                    else:
+                        log.warning(
+                            "sweep_database_unavailable",
+                            region_id=region_id,
+                            error=error_line(exc),
+                        )
                     result = SweepResult(region_id, outcome="failed", error=repr(exc)[:500])
             if on_result is not None:
                 on_result(result)
             return result
 
-        results = list(await asyncio.gather(*(one(r) for r in region_ids)))
+        tasks = [asyncio.ensure_future(one(r)) for r in region_ids]
+        try:
+            results = list(await asyncio.gather(*tasks))
+        finally:
+            # Only a lost database (with stop_on_database_loss) or a cancellation gets
+            # here with sweeps still running: end them rather than leave them behind.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self.after_sweeps is not None and any(r.outcome != "locked" for r in results):
             try:
                 await self.after_sweeps()

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hangar_bay.contracts.caching import GENERATION_KEY, new_generation
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
+from hangar_bay.core.errors import is_database_unavailable
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.client import EsiClient
@@ -227,10 +228,13 @@ class RegionSweeper(ListingPart, ItemsPart):
     async def _routes(self, region_id: int) -> int:
         """Jumps for the region's couriers that lack them (:mod:`.routes`), before the
         sweep decides on a new generation, so browse shows them with the sweep's other
-        changes. Best effort: a failure is logged and left for the next sweep."""
+        changes. Best effort: a failure is logged and left for the next sweep, except a
+        lost database, which ends the sweep as it would at the next write anyway."""
         try:
             return await resolve_routes(self.database, self.esi, region_id=region_id)
-        except Exception:
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise
             log.exception("routes_failed", region_id=region_id)
             return 0
 

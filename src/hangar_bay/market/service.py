@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from hangar_bay.contracts.caching import new_generation
 from hangar_bay.core.cache import Cache
+from hangar_bay.core.errors import error_line, is_database_unavailable
 from hangar_bay.core.logging import get_logger
 from hangar_bay.esi.client import EsiClient
 from hangar_bay.esi.errors import EsiError
@@ -76,11 +77,23 @@ async def market_pass(
     return result
 
 
-async def run_market_pass(ingestor: Ingestor) -> MarketPassResult:
-    """The scheduler's hook: the pass with the ingestor's client, writer and cache."""
+async def run_market_pass(
+    ingestor: Ingestor, *, stop_on_database_loss: bool = False
+) -> MarketPassResult:
+    """The scheduler's hook: the pass with the ingestor's client, writer and cache.
+
+    Never raises: a failure is logged and the result is ``skipped`` (``market_pass_failed``
+    with its traceback; a database that cannot be reached, one warning line
+    ``market_pass_database_unavailable``). ``stop_on_database_loss`` (``ingest --once``):
+    that database error is raised instead, for the caller to stop on."""
     try:
         return await market_pass(ingestor.esi, ingestor.universe.writer, ingestor.cache)
-    except Exception:
+    except Exception as exc:
         # The sweeps must go on whatever happens here.
-        log.exception("market_pass_failed")
+        if not is_database_unavailable(exc):
+            log.exception("market_pass_failed")
+        elif stop_on_database_loss:
+            raise
+        else:
+            log.warning("market_pass_database_unavailable", error=error_line(exc))
         return MarketPassResult(skipped=True)

@@ -56,7 +56,8 @@ async def ready(
 ) -> JSONResponse:
     """200 ``{"status": "ok"|"degraded", "checks": {...}, "freshness": ...}`` while the
     database answers ("degraded": the cache is down or skipped); 503 with ``failed``
-    naming ``database`` otherwise."""
+    naming ``database`` otherwise. ``degraded`` lists only what is down but not
+    ``failed`` (in practice the cache), never both for one dependency."""
     timeout = settings.ready_timeout_seconds
     db_error, cache_error = await asyncio.gather(
         _check(database.ping, timeout), _check(cache.ping, timeout)
@@ -72,7 +73,8 @@ async def ready(
     }
     # Only the database makes the process useless; the cache is optional for reads.
     failed = ["database"] if db_error else []
-    degraded = [name for name, check in checks.items() if not check["ok"]]
+    # A failed dependency is not also "degraded": that word means serving on without it.
+    degraded = [name for name, check in checks.items() if not check["ok"] and name not in failed]
     if cache.degraded and "cache" not in degraded:
         degraded.append("cache")
     status = "unavailable" if failed else ("degraded" if degraded else "ok")
