@@ -113,6 +113,12 @@ async def test_metrics_with_the_bearer_token_from_anywhere(
         right = await http.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
         assert right.status_code == 200
         assert "hangar_http_requests_total" in right.text
+        # The scheme is case-insensitive; the token is not, and another scheme is no token.
+        lower = await http.get("/metrics", headers={"Authorization": "bearer s3cret-token"})
+        assert lower.status_code == 200
+        for value in ("Bearer S3CRET-TOKEN", "Basic s3cret-token", "s3cret-token", "Bearer"):
+            refused = await http.get("/metrics", headers={"Authorization": value})
+            assert refused.status_code == 403, value
 
 
 async def test_metrics_from_the_local_network(client: httpx.AsyncClient) -> None:

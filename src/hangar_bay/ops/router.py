@@ -100,8 +100,12 @@ async def _check_freshness(database: DatabaseDep, limit: float) -> Any:
 def _metrics_allowed(request: Request, settings: Settings) -> bool:
     token = settings.metrics_token.get_secret_value()
     if token:
-        given = request.headers.get("authorization", "")
-        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        # The scheme is case-insensitive (RFC 9110 11.1); the token is compared in
+        # constant time.
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
             return True
     allowed = _networks(tuple(settings.metrics_allowed_networks))
     if not allowed:
