@@ -71,22 +71,12 @@ async def test_models_and_migrations_agree(empty_database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_accounts03_switches_off_alerts_that_filter_nothing(
-    empty_database_url: str,
-) -> None:
-    await migrate.upgrade(empty_database_url, "ingest02")
-    searches = {
-        # query: (alerts before, alerts after)
-        "": (True, False),
-        "sort=price&size=100": (True, False),
-        "ships_only=false": (True, False),
-        "q=+": (True, False),
-        "type_id=24698": (True, True),
-        "q=drake": (True, True),
-        "contract_type=courier&ships_only=false": (True, True),
-        "region_id=10000002": (False, False),
-    }
-    engine = create_engine(empty_database_url)
+async def _alerts_after(
+    url: str, searches: dict[str, tuple[bool, bool]], revision: str
+) -> dict[str, bool]:
+    """Store one pilot's saved searches (query: (alerts before, _)), migrate to
+    ``revision``, and read back each search's alerts switch."""
+    engine = create_engine(url)
     try:
         async with engine.begin() as conn:
             await conn.execute(
@@ -103,14 +93,30 @@ async def test_accounts03_switches_off_alerts_that_filter_nothing(
                     ),
                     {"id": n, "name": f"s{n}", "query": query, "alerts": alerts},
                 )
-        await migrate.upgrade(empty_database_url)
+        await migrate.upgrade(url, revision)
         async with engine.connect() as conn:
-            rows = dict(
-                (await conn.execute(text("SELECT query, alerts FROM saved_searches"))).all()
-            )
+            rows = (await conn.execute(text("SELECT query, alerts FROM saved_searches"))).all()
     finally:
         await engine.dispose()
-    assert {query: bool(alerts) for query, alerts in rows.items()} == {
+    return {query: bool(alerts) for query, alerts in rows}
+
+
+async def test_accounts03_switches_off_alerts_that_filter_nothing(
+    empty_database_url: str,
+) -> None:
+    await migrate.upgrade(empty_database_url, "ingest02")
+    searches = {
+        # query: (alerts before, alerts after)
+        "": (True, False),
+        "sort=price&size=100": (True, False),
+        "ships_only=false": (True, False),
+        "q=+": (True, False),
+        "type_id=24698": (True, True),
+        "q=drake": (True, True),
+        "contract_type=courier&ships_only=false": (True, True),
+        "region_id=10000002": (False, False),
+    }
+    assert await _alerts_after(empty_database_url, searches, "head") == {
         query: after for query, (_, after) in searches.items()
     }
 
@@ -138,30 +144,6 @@ async def test_accounts04_switches_off_alerts_whose_filters_exclude_nothing(
         "type_id=24698": (True, True),
         "min_price=0&q=drake": (False, False),
     }
-    engine = create_engine(empty_database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO users (id, character_id, character_name, owner_hash) "
-                    "VALUES (1, 91000001, 'Pilot', 'owner')"
-                )
-            )
-            for n, (query, (alerts, _)) in enumerate(searches.items(), start=1):
-                await conn.execute(
-                    text(
-                        "INSERT INTO saved_searches (id, user_id, name, query, alerts) "
-                        "VALUES (:id, 1, :name, :query, :alerts)"
-                    ),
-                    {"id": n, "name": f"s{n}", "query": query, "alerts": alerts},
-                )
-        await migrate.upgrade(empty_database_url, "accounts04")
-        async with engine.connect() as conn:
-            rows = dict(
-                (await conn.execute(text("SELECT query, alerts FROM saved_searches"))).all()
-            )
-    finally:
-        await engine.dispose()
-    assert {query: bool(alerts) for query, alerts in rows.items()} == {
+    assert await _alerts_after(empty_database_url, searches, "accounts04") == {
         query: after for query, (_, after) in searches.items()
     }
