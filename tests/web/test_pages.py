@@ -306,3 +306,16 @@ async def test_the_shared_browse_page_carries_no_visitors_stray_parameters(
     assert "mail-campaign-7" not in second.text
     assert "mail-campaign-7" not in first.text
     assert "/auth/login?next=/%3Fsort%3Dprice" in second.text
+
+
+async def test_a_login_link_returns_to_every_filter_of_the_page(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    page = await client.get("/?q=Rifter&sort=price&security=high")
+    links = re.findall(r'class="login" href="([^"]*)"', page.text)
+    assert links
+    for link in links:
+        # One layer of encoding: the callback sends the pilot back to exactly this view.
+        assert "amp" not in link
+        assert link.startswith("/auth/login?next=/%3F")
+        assert "%26sort%3Dprice" in link

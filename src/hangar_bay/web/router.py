@@ -74,6 +74,15 @@ templates.filters.update(
 )
 templates.tests["structure_id"] = fmt.structure_id
 
+
+def _here(request: object) -> str:
+    """Where a login started from this page returns: its path and query, as plain text
+    (``login_link`` percent-encodes it). ``/`` for a page rendered without a request."""
+    return account.here(request) if isinstance(request, Request) else "/"
+
+
+templates.globals["here"] = _here
+
 SECURITY_LABELS = {
     "high": "High-sec",
     "low": "Low-sec",
