@@ -110,9 +110,10 @@ async def test_entries_read_as_the_browse_row_for_auctions_and_contracts_wanting
         universe, items=[Item(DRAKE), Item(RIFTER, included=False)], price=10e6
     )
     feed = feedparser.parse((await client.get("/feeds/contracts.atom")).content)
-    titles = {e.id.rsplit("/", 1)[1]: e.title for e in feed.entries}
-    assert "bid 1.50M ISK" in titles[str(auction)]
-    assert "wants 1 items" in titles[str(wants)]
+    entries = {e.id.rsplit("/", 1)[1]: e for e in feed.entries}
+    assert "bid 1.50M ISK" in entries[str(auction)].title
+    assert "current bid 1,500,000.00 ISK" in entries[str(auction)].summary
+    assert "wants 1 item —" in entries[str(wants)].title
 
 
 async def test_the_parameters_a_feed_sets_itself_are_ignored_whatever_they_say(

@@ -62,7 +62,8 @@ def _entry_title(item: dict[str, Any]) -> str:
     amount = f"{fmt.isk(item.get('price'))} ISK"
     if item.get("type") == "auction" and item.get("bid_count"):
         amount = f"bid {fmt.isk(item.get('current_bid'))} ISK"
-    wants = f" — wants {item['requested_count']} items" if item.get("requested_count") else ""
+    wanted = item.get("requested_count") or 0
+    wants = f" — wants {wanted} item{'s' if wanted > 1 else ''}" if wanted else ""
     return f"{what} — {amount}{wants} — {where} ({sec})"
 
 
@@ -97,9 +98,15 @@ def build_feed(f: ContractFilters, page: dict[str, Any], public_url: str) -> byt
         entry.updated(when)
         entry.published(when)
         region = item.get("region_name") or "Unknown region"
+        bid = (
+            f", current bid {fmt.isk_full(item.get('current_bid'))}"
+            if item.get("type") == "auction" and item.get("bid_count")
+            else ""
+        )
         entry.summary(
             f"{fmt.contract_type_label(item['type'])} in {region}, "
-            f"price {fmt.isk_full(item.get('price'))}. {fmt.game_text(item.get('title'))}".strip()
+            f"price {fmt.isk_full(item.get('price'))}{bid}. "
+            f"{fmt.game_text(item.get('title'))}".strip()
         )
     body: bytes = gen.atom_str(pretty=False)
     return body
