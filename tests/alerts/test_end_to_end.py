@@ -178,3 +178,36 @@ async def test_sweeps_to_notifications_and_discord_exactly_once(
     async with db.session() as session:
         statuses = set(await session.scalars(select(AlertOutbox.status)))
     assert statuses == {"sent"}
+
+
+async def test_a_cycle_with_the_database_down_is_one_warning_line_not_a_traceback(
+    cache: ResilientCache, settings: Settings
+) -> None:
+    from structlog.testing import capture_logs
+
+    dead = Database.from_url("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    runner = AlertsRunner(dead, cache, settings)
+    try:
+        with capture_logs() as logs:
+            await runner.cycle()  # never raises
+    finally:
+        await dead.dispose()
+        if runner.http is not None:
+            await runner.http.aclose()
+    (failure,) = [entry for entry in logs if entry["event"] == "alerts_cycle_failed"]
+    assert failure["log_level"] == "warning"
+    assert failure["reason"] == "database_unavailable"
+    assert "exc_info" not in failure
+
+
+def test_any_other_background_failure_keeps_its_traceback() -> None:
+    from structlog.testing import capture_logs
+
+    from hangar_bay.core.errors import log_failure
+    from hangar_bay.core.logging import get_logger
+
+    with capture_logs() as logs:
+        log_failure(get_logger("tests"), "something_failed", ValueError("a bug"))
+    (entry,) = logs
+    assert entry["log_level"] == "error"
+    assert isinstance(entry["exc_info"], ValueError)

@@ -29,6 +29,7 @@ from hangar_bay.alerts.discord import DeliveryResult, build_client, deliver_pend
 from hangar_bay.alerts.matcher import MatchResult, match_new_contracts
 from hangar_bay.core.cache import Cache, CacheError
 from hangar_bay.core.database import Database
+from hangar_bay.core.errors import log_failure
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.state import AppState
@@ -96,8 +97,8 @@ class AlertsRunner:
             await self.prune()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("alerts_cycle_failed")
+        except Exception as exc:
+            log_failure(log, "alerts_cycle_failed", exc)
 
     async def after_sweeps(self) -> None:
         """For the ingestion scheduler: wake the loop now instead of at its next tick."""

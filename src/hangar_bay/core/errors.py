@@ -159,6 +159,16 @@ def error_line(exc: BaseException, limit: int = 200) -> str:
     return f"{type(exc).__name__}: {text}"[:limit]
 
 
+def log_failure(logger: Any, event: str, exc: BaseException, **fields: Any) -> None:
+    """Log a background task's failure: one warning line (``database_unavailable``
+    and :func:`error_line`) when the database is unreachable, which repeats every cycle
+    of an outage and needs no traceback; the full traceback for anything else."""
+    if is_database_unavailable(exc):
+        logger.warning(event, reason="database_unavailable", error=error_line(exc), **fields)
+    else:
+        logger.error(event, exc_info=exc, **fields)
+
+
 # --- choosing and rendering the format ---------------------------------------------------
 
 # Machine-facing paths answer errors in JSON whoever asks.

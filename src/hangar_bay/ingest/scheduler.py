@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import create_cache
 from hangar_bay.core.database import Database
+from hangar_bay.core.errors import log_failure
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.core.state import AppState
@@ -61,9 +62,9 @@ async def schedule(ingestor: Ingestor, stop: asyncio.Event) -> None:
             await _sleep_or_stop(stop, wait)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             # The scheduler outlives any one failure (database blip, bug in one sweep).
-            log.exception("ingest_scheduler_error")
+            log_failure(log, "ingest_scheduler_error", exc)
             await _sleep_or_stop(stop, REGIONS_RETRY_SECONDS)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
-from hangar_bay.core.errors import error_line, is_database_unavailable
+from hangar_bay.core.errors import error_line, is_database_unavailable, log_failure
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.client import EsiClient, build_client
@@ -219,6 +219,6 @@ class Ingestor:
         if self.after_sweeps is not None and any(r.outcome != "locked" for r in results):
             try:
                 await self.after_sweeps()
-            except Exception:
-                log.exception("after_sweeps_failed")
+            except Exception as exc:
+                log_failure(log, "after_sweeps_failed", exc)
         return results

@@ -38,6 +38,7 @@ from hangar_bay.alerts.runner import register_tasks as register_alert_tasks
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
+from hangar_bay.core.errors import log_failure
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.errors import EsiError
@@ -220,8 +221,8 @@ async def lead(ingestor: Ingestor, queues: Queues, stop: asyncio.Event) -> None:
                 if not await cache.extend_lock(lock, SCHEDULER_LOCK_SECONDS):
                     log.warning("ingest_scheduler_lost_lead")
                     break
-        except Exception:
-            log.exception("ingest_scheduler_error")
+        except Exception as exc:
+            log_failure(log, "ingest_scheduler_error", exc)
             await _sleep_or_stop(stop, SCHEDULER_TICK_SECONDS)
         finally:
             await cache.release_lock(lock)
