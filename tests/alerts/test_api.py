@@ -374,3 +374,14 @@ async def test_settings_form_field_sent_twice_is_a_422_page_naming_it(
         assert response.status_code == 422, field
         assert f"{field}: given more than once; this parameter takes one value" in response.text
     assert (await client.get("/api/v1/me/settings")).json()["discord_webhook_url"] is None
+
+
+async def test_the_notifications_page_refuses_a_repeated_page_number(
+    universe: Database, client: httpx.AsyncClient
+) -> None:
+    await _pilot(universe, client)
+    assert (await client.get("/notifications?page=2")).status_code == 200
+    page = await client.get("/notifications?page=1&page=2")
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "page: given more than once" in page.text

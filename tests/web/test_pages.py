@@ -319,3 +319,12 @@ async def test_a_login_link_returns_to_every_filter_of_the_page(
         assert "amp" not in link
         assert link.startswith("/auth/login?next=/%3F")
         assert "%26sort%3Dprice" in link
+
+
+async def test_the_type_page_refuses_a_repeated_day_count(
+    client: httpx.AsyncClient, market: dict[str, int]
+) -> None:
+    assert (await client.get(f"/types/{RIFTER}?days=30")).status_code == 200
+    page = await client.get(f"/types/{RIFTER}?days=30&days=90")
+    assert page.status_code == 422
+    assert "days: given more than once" in page.text

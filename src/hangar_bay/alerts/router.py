@@ -244,6 +244,9 @@ async def notifications_page(
     """The pilot's notifications and the Discord settings form."""
     if auth is None:
         return _login("/notifications")
+    repeated = repeated_problems(request.query_params, "page", "notice")
+    if repeated:
+        return error_page(request, 422, "These parameters are not valid", repeated)
     page = min(max(page, 1), 10_000)
     listing = await service.list_notifications(session, auth.user.id, page=page, size=50)
     current = await service.get_settings(session, auth.user.id, settings.discord_webhook_origins)

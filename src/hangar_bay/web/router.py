@@ -37,6 +37,7 @@ from hangar_bay.contracts.schemas import (
     Taxonomy,
 )
 from hangar_bay.core.cache import ResilientCache
+from hangar_bay.core.params import repeated_problems
 from hangar_bay.core.state import get_state
 from hangar_bay.market import reads as market_reads
 from hangar_bay.market.chart import price_chart
@@ -393,6 +394,9 @@ async def type_page(request: Request, type_id: str) -> Response:
     state = get_state(request)
     database, cache = state["database"], state["cache"]
     days_raw = request.query_params.get("days", str(DEFAULT_DAYS))
+    repeated = repeated_problems(request.query_params, "days")
+    if repeated:
+        return error_page(request, 422, "These parameters are not valid", repeated)
     if not type_id.isdigit() or not 1 <= int(type_id) <= MAX_ID:
         return error_page(
             request,
