@@ -325,7 +325,7 @@ async def settings_form(
     back = "/me" if str(form.get("back", "")) == "/me" else "/notifications"
     # A field sent twice: which copy was meant is a guess, so the form is refused.
     if problems := repeated_problems(form, "action", "back", "discord_webhook_url"):
-        return error_page(request, 422, "That webhook URL cannot be used", problems, back)
+        return error_page(request, 422, "These settings could not be saved", problems, back)
     action = str(form.get("action", "save"))
     if action == "test":
         row = await session.get(AlertSettings, user.id)
