@@ -147,10 +147,9 @@ async def contracts_feed(
     request: Request, database: DatabaseDep, cache: CacheDep, settings: SettingsDep
 ) -> Response:
     f = feed_filters(parse_filters(request, FEED_FIXED))
-    # The feed's own view key, noted before the list's: during a database outage the
-    # answer is this feed's last good copy (kept below), never the list's JSON.
+    # During a database outage the answer is this feed's last good copy (kept below).
     key = feed_cache_key(f)
-    stale.note_lookup(key)
+    stale.answer_as(key)
     list_etag, body, _ = await cached_list_entry(database, cache, f)
     etag = etag_for((list_etag + "\n" + settings.public_url).encode())
     page = orjson.loads(body)

@@ -92,7 +92,6 @@ async def read_stamped(cache: Cache, keys: Sequence[str]) -> tuple[int, list[byt
     keyed by it, so a sweep's new results overwrite the old ones rather than leaving
     them to expire, and an entry from before the last sweep is never served.
     """
-    stale.note_lookup(keys[0])
     raw = await cache.mget([GENERATION_KEY, *keys])
     gen = _parse_generation(raw[0])
     return gen, [_of_generation(value, gen) for value in raw[1:]]

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.http import etag_for, unpack
 from hangar_bay.contracts.schemas import ContractDetail
+from hangar_bay.core import stale
 from hangar_bay.core.cache import Cache
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
@@ -50,6 +51,7 @@ async def detail_entry(
     cached: it would only be right until the sweep that brings the contract in.
     """
     key = detail_cache_key(contract_id)
+    stale.answer_as(key)
     gen, entry = await caching.read_entry(cache, key)
     if entry is not None:
         return entry

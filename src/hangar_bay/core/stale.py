@@ -3,9 +3,11 @@
 Browse entries are trusted only briefly (they are stamped with the ingestion
 generation and expire within a minute), so during a database outage they would
 vanish. Whenever one is written, a copy is also kept here for a day (:func:`keep`);
-the request notes which entry it looked up first (:func:`note_lookup`), and when the
-database fails the middleware answers with that copy (:func:`recall`), marked stale
-(``Warning: 110``, ``Age``, and a banner on pages).
+each route names the view it answers with (:func:`answer_as`), and when the database
+fails the middleware answers with that view's copy (:func:`recall`), marked stale
+(``Warning: 110``, ``Age``, and a banner on pages). A route that names no view (an
+export, a form) gets a 503 instead: it never falls back on a copy of some entry it
+happened to read, such as the list behind a feed.
 
 The copies live in a fixed number of slots (the view's key hashed), not one key per
 view: however many distinct views clients ask for, the copies take at most
@@ -34,10 +36,12 @@ class _KeyValue(Protocol):
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
 
 
-def note_lookup(key: str) -> None:
-    """Record ``key`` as the view the current request answers (the first lookup wins)."""
+def answer_as(key: str) -> None:
+    """Name ``key`` as the view the current request answers: the one whose last good
+    copy the middleware serves if the database fails. Called by each cached view's
+    route, with the key its entry is written under."""
     request = current_request.get()
-    if request is not None and request.cache_key is None:
+    if request is not None:
         request.cache_key = key
 
 

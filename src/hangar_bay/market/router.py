@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from hangar_bay.contracts import caching
 from hangar_bay.contracts.http import DETAIL_MAX_AGE, etag_for, etag_response
 from hangar_bay.contracts.schemas import MAX_ID
+from hangar_bay.core import stale
 from hangar_bay.core.errors import NotFound
 from hangar_bay.core.openapi import EDGE_RESPONSES
 from hangar_bay.core.params import OneValueEach
@@ -67,6 +68,7 @@ async def price_history(
     # hit opens no session; while the database is unreachable the middleware answers
     # with the last good copy, marked stale.
     key = history_cache_key(type_id, days)
+    stale.answer_as(key)
     gen, entry = await caching.read_entry(cache, key)
     if entry is None:
         async with database.session() as session:

@@ -36,6 +36,7 @@ from hangar_bay.contracts.schemas import (
     RegionOption,
     Taxonomy,
 )
+from hangar_bay.core import stale
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.core.params import repeated_problems
 from hangar_bay.core.state import get_state
@@ -203,6 +204,7 @@ async def browse(request: Request) -> Response:
     # database session (one is opened on a miss only, and closed before rendering).
     # Relative times ("5 min ago") in it may lag by that long, as in a browser's copy.
     page_key = page_cache_key(filters)
+    stale.answer_as(page_key)
     _, entry = await caching.read_entry(cache, page_key)
     if entry is not None:
         return await account.browse_response(
@@ -217,6 +219,7 @@ async def browse(request: Request) -> Response:
         type_names = await service.type_names(session, filters.type_id)
         group_names = await service.group_names(session, filters.group_id)
     page = ContractPage.model_validate_json(body)
+    query = filters.query_string()
     listed_types = {t.type_id for g in taxonomy.groups for t in g.types}
     listed_groups = {g.group_id for g in taxonomy.groups}
     columns = columns_for(filters)
@@ -240,7 +243,7 @@ async def browse(request: Request) -> Response:
         "ago": lambda moment: fmt.ago(moment, now),
         "time_left": lambda moment: fmt.time_left(moment, now),
         "url": lambda **overrides: "/?" + filters.query_string(**overrides),
-        "query": filters.query_string(),
+        "query": query,
         "headers": headers_for(filters, columns),
         "layout": layout,
         "layout_name": LAYOUT_NAMES[layout],
@@ -263,7 +266,7 @@ async def browse(request: Request) -> Response:
     }
     # Rendered as if asked with the canonical query: the page is shared by every URL
     # with the same filters, and its login links must not carry one visitor's extras.
-    html = render_bytes(_as_if(request, filters.query_string()), "browse.html", context)
+    html = render_bytes(_as_if(request, query), "browse.html", context)
     etag = etag_for(html)
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
@@ -323,6 +326,7 @@ async def contract_page(request: Request, contract_id: str) -> Response:
     page_key = contract_page_key(cid, back_query)
     # The page and the contract's JSON in one round trip: the JSON renders a missing page
     # and gives a pilot's watch forms their ship types without a query.
+    stale.answer_as(page_key)
     gen, (page_raw, detail_raw) = await caching.read_stamped(
         cache, [page_key, detail_cache_key(cid)]
     )
@@ -410,6 +414,7 @@ async def type_page(request: Request, type_id: str) -> Response:
         )
     tid, days = int(type_id), int(days_raw)
     key = type_page_key(tid, days)
+    stale.answer_as(key)
     gen, page = await caching.read_entry(cache, key)
     if page is None:
         async with database.session() as session:
