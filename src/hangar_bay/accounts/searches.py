@@ -108,7 +108,6 @@ def normalise_query(raw: str) -> str:
 # What a view shows rather than what it narrows to. The ships-only switch counts as no
 # filter either: every ship contract in New Eden is as much a flood as every contract.
 _NOT_NARROWING = frozenset({"sort", "page", "size", "ships_only"})
-_DEFAULTS = ContractFilters()
 # Lists that, holding every value they can hold, let every contract through: every
 # contract has exactly one type and one security band (the browse SQL's bands cover
 # every start location, an unknown one included), so naming them all excludes nothing.
@@ -139,13 +138,9 @@ def filters_nothing(filters: ContractFilters) -> bool:
     """True when ``filters`` narrows nothing: every filter at its default or set to a
     value that cannot exclude a contract (:func:`_excludes_nothing`), whatever the sort,
     page size or ships-only switch. Such a search may be saved, but not with alerts on."""
-    for name in type(filters).model_fields:
-        if name in _NOT_NARROWING:
-            continue
-        value = getattr(filters, name)
-        if value != getattr(_DEFAULTS, name) and not _excludes_nothing(name, value):
-            return False
-    return True
+    return all(
+        _excludes_nothing(name, value) for name, value in filters.changed(_NOT_NARROWING).items()
+    )
 
 
 def _check_alerts(query: str, alerts: bool, field: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from functools import cache
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
@@ -267,6 +268,16 @@ class ContractFilters(BaseModel):
         digest = hashlib.blake2b(self.model_dump_json().encode(), digest_size=16)
         return digest.hexdigest()
 
+    def changed(self, ignore: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The fields whose value is not their default, by name (those in ``ignore`` left
+        out): what a view filters by, for whoever must judge or count that."""
+        default = _default_filters()
+        return {
+            name: value
+            for name in type(self).model_fields
+            if name not in ignore and (value := getattr(self, name)) != getattr(default, name)
+        }
+
     def counts_key(self) -> str:
         """Equal for exactly the views whose per-type counts (and so totals) are equal."""
         dumped = self.model_dump_json(exclude=set(NOT_COUNTED))
@@ -293,6 +304,11 @@ class ContractFilters(BaseModel):
         if repeated:
             raise ValidationError.from_exception_data(cls.__name__, repeated)
         return cls.model_validate(data)
+
+
+@cache
+def _default_filters() -> ContractFilters:
+    return ContractFilters()
 
 
 # --- responses ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from hangar_bay.contracts.http import (
 from hangar_bay.contracts.schemas import (
     CONTRACT_TYPES,
     MAX_ID,
+    NOT_COUNTED,
     ContractDetail,
     ContractFilters,
     ContractPage,
@@ -162,17 +163,9 @@ def page_cache_key(f: ContractFilters) -> str:
     return f"browse:page:v3:{f.cache_key()}"
 
 
-_DEFAULT_FILTERS = ContractFilters()
-# Not filters: how the view is shown, and the tabs above it.
-_NOT_FILTERS = frozenset({"sort", "page", "size", "contract_type"})
-
-
 def _active_filters(f: ContractFilters) -> int:
-    return sum(
-        1
-        for name in type(f).model_fields
-        if name not in _NOT_FILTERS and getattr(f, name) != getattr(_DEFAULT_FILTERS, name)
-    )
+    # Not filters: how the view is shown (sort, page, size), and the tabs above it.
+    return len(f.changed(NOT_COUNTED))
 
 
 async def _hidden_unknown(
