@@ -32,14 +32,21 @@ def detail_cache_key(contract_id: int) -> str:
     return f"browse:detail:v4:{contract_id}"
 
 
-async def _store(
-    cache: Cache, contract_id: int, gen: int, detail: ContractDetail
-) -> tuple[str, bytes]:
+async def _load(
+    database: Database, cache: Cache, contract_id: int, gen: int
+) -> tuple[ContractDetail, tuple[str, bytes]] | None:
+    """The contract from the database, stored for generation ``gen``: the model and its
+    (ETag, JSON bytes). ``None``, and nothing stored, when no such contract exists: it
+    would only be right until the sweep that brings the contract in."""
+    async with database.session() as session:
+        detail = await service.get_contract(session, contract_id)
+    if detail is None:
+        return None
     # orjson, like the list, so both endpoints write timestamps the same way.
     body = orjson.dumps(detail.model_dump())
     etag = etag_for(body)
     await caching.write_entry(cache, detail_cache_key(contract_id), gen, etag, body, ttl=DETAIL_TTL)
-    return etag, body
+    return detail, (etag, body)
 
 
 async def detail_entry(
@@ -47,19 +54,15 @@ async def detail_entry(
 ) -> tuple[str, bytes] | None:
     """The contract as (ETag, JSON bytes), cached; ``None`` when no such contract exists.
 
-    A hit is one cache read and no database session. An unknown contract is not
-    cached: it would only be right until the sweep that brings the contract in.
+    A hit is one cache read and no database session. An unknown contract is not cached.
     """
     key = detail_cache_key(contract_id)
     stale.answer_as(key)
     gen, entry = await caching.read_entry(cache, key)
     if entry is not None:
         return entry
-    async with database.session() as session:
-        detail = await service.get_contract(session, contract_id)
-    if detail is None:
-        return None
-    return await _store(cache, contract_id, gen, detail)
+    loaded = await _load(database, cache, contract_id, gen)
+    return None if loaded is None else loaded[1]
 
 
 async def detail_model(
@@ -74,8 +77,5 @@ async def detail_model(
             return ContractDetail.model_validate_json(entry[1])
         except ValidationError:
             log.warning("cache_entry_invalid", key="browse:detail")
-    async with database.session() as session:
-        detail = await service.get_contract(session, contract_id)
-    if detail is not None:
-        await _store(cache, contract_id, gen, detail)
-    return detail
+    loaded = await _load(database, cache, contract_id, gen)
+    return None if loaded is None else loaded[0]
