@@ -220,6 +220,9 @@ async def test_bad_form_input_is_a_friendly_422(
         ("/me/searches", {"name": "n", "query": "min_price=lots"}, "min_price"),
         ("/me/watchlist", {"type_id": "abc"}, "type_id"),
         ("/me/watchlist", {"type_id": str(RIFTER), "max_price": "cheap"}, "max_price"),
+        # Commas that are not thousands groups are not dropped into another number.
+        ("/me/watchlist", {"type_id": str(RIFTER), "max_price": "1,2,3"}, "max_price"),
+        ("/me/watchlist", {"type_id": str(RIFTER), "max_price": "1,5"}, "max_price"),
         ("/me/watchlist", {"type_id": "34"}, "type_id"),
         ("/me/watchlist", {}, "type_id"),
         ("/me/searches", {"name": "f\x00orm", "query": ""}, "name"),

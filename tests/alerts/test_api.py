@@ -190,6 +190,12 @@ async def test_page_open_lands_on_the_contract(
     )
     assert bad.status_code == 422
     assert "cannot be used" in bad.text
+    # An action the form does not have is refused, not taken as "save".
+    unknown = await client.post(
+        "/notifications/settings", data={"csrf_token": login.csrf_token, "action": "nuke"}
+    )
+    assert unknown.status_code == 422
+    assert "action: expected save, remove or test" in unknown.text
 
 
 async def test_old_notifications_are_pruned(universe: Database) -> None:

@@ -7,6 +7,7 @@ a number included, is a 422 page naming the field.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -94,11 +95,16 @@ def _fields(form: FormData, *names: str) -> dict[str, Any] | list[str]:
     return out
 
 
+# Thousands grouped by commas, spaces or underscores, as people paste ISK amounts
+# ("60,000,000", "60 000 000"); anything else ("1,5", "1,2,3") is left for the model to
+# refuse rather than read as another number.
+_GROUPED_ISK = re.compile(r"\d{1,3}(?:([,_ ])\d{3})(?:\1\d{3})*(?:\.\d+)?")
+
+
 def _isk(fields: dict[str, Any]) -> dict[str, Any]:
     price = fields.get("max_price")
-    if isinstance(price, str):
-        # People paste "60,000,000" or "60 000 000"; pydantic reads the rest.
-        fields["max_price"] = price.replace(",", "").replace(" ", "").replace("_", "")
+    if isinstance(price, str) and _GROUPED_ISK.fullmatch(price):
+        fields["max_price"] = re.sub(r"[,_ ]", "", price)
     return fields
 
 

@@ -327,6 +327,9 @@ async def settings_form(
     if problems := repeated_problems(form, "action", "back", "discord_webhook_url"):
         return error_page(request, 422, "These settings could not be saved", problems, back)
     action = str(form.get("action", "save"))
+    if action not in ("save", "remove", "test"):
+        problem = f"action: expected save, remove or test, got {action[:40]!r}"
+        return error_page(request, 422, "These settings could not be saved", [problem], back)
     if action == "test":
         row = await session.get(AlertSettings, user.id)
         if row is None or not row.discord_webhook_url:
