@@ -518,3 +518,21 @@ async def test_patches_cannot_leave_alerts_on_every_contract(
     )
     assert off.status_code == 200
     assert off.json()["alerts"] is False
+
+
+async def test_a_path_id_must_be_written_as_digits(
+    client: httpx.AsyncClient, pilot: LoggedIn, market: dict[str, int]
+) -> None:
+    saved = await client.post(
+        "/api/v1/me/searches", json={"name": "n", "query": "q=drake"}, headers=pilot.headers
+    )
+    search_id = saved.json()["id"]
+    # "1.0", "1_0" and "+1" are not another way of writing a row id: 422, nothing changed.
+    for written in (f"{search_id}.0", f"+{search_id}", f"0_{search_id}"):
+        response = await client.delete(f"/api/v1/me/searches/{written}", headers=pilot.headers)
+        assert response.status_code == 422, written
+        assert response.json()["detail"][0]["loc"] == ["path", "search_id"]
+    assert len((await client.get("/api/v1/me/searches")).json()["items"]) == 1
+    contract = await client.get(f"/api/v1/contracts/{market['rifter_jita']}.0")
+    assert contract.status_code == 422
+    assert contract.json()["detail"][0]["loc"] == ["path", "contract_id"]

@@ -29,11 +29,12 @@ from hangar_bay.accounts.schemas import (
 from hangar_bay.contracts.schemas import MAX_ID
 from hangar_bay.core.errors import NotFound, Unauthorized
 from hangar_bay.core.openapi import ME_RESPONSES
+from hangar_bay.core.params import WholeNumber
 from hangar_bay.core.state import CacheDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES)
 unsafe = [Depends(require_csrf)]
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RowId = Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID)]
 _PRIVATE = {"Cache-Control": "private, no-store"}
 
 

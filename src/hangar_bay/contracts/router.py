@@ -32,6 +32,7 @@ from hangar_bay.core import stale
 from hangar_bay.core.database import Database
 from hangar_bay.core.errors import NotFound
 from hangar_bay.core.openapi import EDGE_RESPONSES
+from hangar_bay.core.params import WholeNumber
 from hangar_bay.core.state import CacheDep, DatabaseDep, get_state
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"], responses=EDGE_RESPONSES)
@@ -235,7 +236,7 @@ async def export_contracts(request: Request, database: DatabaseDep) -> Streaming
 )
 async def get_contract(
     request: Request,
-    contract_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[190000001])],
+    contract_id: Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID, examples=[190000001])],
     database: DatabaseDep,
     cache: CacheDep,
 ) -> Response:

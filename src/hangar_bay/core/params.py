@@ -15,6 +15,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator
 
 # The browse API's wording (contracts/schemas.py), so every route says it alike.
 REPEATED_MESSAGE = "given more than once; this parameter takes one value"
@@ -98,3 +99,17 @@ async def one_value_each(request: Request) -> None:
 
 
 OneValueEach = Annotated[None, Depends(one_value_each)]
+
+
+def whole_number(value: Any) -> Any:
+    """For path ids: the text of a whole number as it came in the URL, digits only.
+
+    FastAPI's lax integer parsing would also take ``"1.0"``, ``"1_000"`` and ``"+1"``
+    for id 1; the pages refuse those, and so does the API (422 naming the id)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("expected a positive whole number")
+    return value
+
+
+# Put before ``Path(...)`` in a path id's ``Annotated``.
+WholeNumber = BeforeValidator(whole_number)

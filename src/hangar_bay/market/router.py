@@ -14,7 +14,7 @@ from hangar_bay.contracts.schemas import MAX_ID
 from hangar_bay.core import stale
 from hangar_bay.core.errors import NotFound
 from hangar_bay.core.openapi import EDGE_RESPONSES
-from hangar_bay.core.params import OneValueEach
+from hangar_bay.core.params import OneValueEach, WholeNumber
 from hangar_bay.core.state import CacheDep, DatabaseDep
 from hangar_bay.market import reads
 
@@ -56,7 +56,7 @@ def history_cache_key(type_id: int, days: int) -> str:
 )
 async def price_history(
     request: Request,
-    type_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[24698])],
+    type_id: Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID, examples=[24698])],
     database: DatabaseDep,
     cache: CacheDep,
     _one_value: OneValueEach,
