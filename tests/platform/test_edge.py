@@ -466,3 +466,30 @@ async def test_a_write_answers_with_its_own_budgets_headers(
         # A read that has to query names the query budget.
         listed = await http.get("/api/v1/contracts?min_price=3")
         assert listed.headers["ratelimit-limit"] == "9"
+
+
+async def test_a_body_past_the_limit_is_a_413_whether_or_not_it_says_its_length(
+    client: httpx.AsyncClient,
+) -> None:
+    from hangar_bay.core.middleware import MAX_BODY
+
+    big = b'{"name": "x", "query": ""}' + b" " * MAX_BODY
+    said = await client.post(
+        "/api/v1/me/searches", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert said.status_code == 413
+    assert said.json()["error"] == "content_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b" " * (MAX_BODY // 2)
+
+    unsaid = await client.post(
+        "/api/v1/me/searches", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "content-length" not in unsaid.request.headers
+    assert unsaid.status_code == 413
+    assert unsaid.json()["error"] == "content_too_large"
+    # A body of an ordinary size still reaches the route (which wants a login).
+    small = await client.post("/api/v1/me/searches", json={"name": "x", "query": ""})
+    assert small.status_code == 401

@@ -67,6 +67,11 @@ class Conflict(HangarError):
     code = "conflict"
 
 
+class ContentTooLarge(HangarError):
+    status_code = 413
+    code = "content_too_large"
+
+
 class UriTooLong(HangarError):
     status_code = 414
     code = "uri_too_long"

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hangar_bay.core import stale
 from hangar_bay.core.errors import (
     DATABASE_RETRY_AFTER,
+    ContentTooLarge,
     HangarError,
     InvalidInput,
     UriTooLong,
@@ -93,6 +94,47 @@ def _route_template(scope: Scope) -> str:
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     # Unmatched paths are grouped so a scanner cannot blow up the metric's cardinality.
     return path if isinstance(path, str) else "<unmatched>"
+
+
+# Every body the app takes (a saved search, a watch entry, a form) is well under a
+# kilobyte: a larger one is refused (413) before the app reads it, whether it says its
+# length (Content-Length) or not (chunked: read here, up to the limit, then replayed).
+MAX_BODY = 64 * 1024
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOO_LARGE = f"the request body is larger than {MAX_BODY} bytes"
+
+
+def _says_length(scope: Scope) -> bool:
+    return any(name == b"content-length" for name, _ in scope["headers"])
+
+
+async def _read_unsized_body(receive: Receive) -> Receive | None:
+    """Read a body sent without a length; ``None`` when it passes ``MAX_BODY``, else a
+    ``receive`` that hands the app the same body."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: the app will see it on its own receive
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 class RequestContextMiddleware:
@@ -178,6 +220,12 @@ class RequestContextMiddleware:
                     refusal.status_code, refusal.code, refusal.detail, list(refusal.headers.items())
                 )
             else:
+                if not _says_length(scope) and method in _WITH_BODY:
+                    sized = await _read_unsized_body(receive)
+                    if sized is None:
+                        await answer(413, ContentTooLarge.code, TOO_LARGE, [])
+                        return
+                    receive = sized
                 await self.app(scope, receive, send_wrapped)
         except Exception as exc:
             if response_started:
@@ -231,6 +279,9 @@ class RequestContextMiddleware:
         query: bytes = scope["query_string"]
         if len(scope["path"]) + len(query) > self.max_url:
             return UriTooLong(f"the URL is longer than {self.max_url} characters")
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+                return ContentTooLarge(TOO_LARGE)
         bad = control_character_fields(query)
         if bad:
             return InvalidInput(
