@@ -64,7 +64,9 @@ async def seeded(database: Database) -> Database:
 # --- fault 1: NUL and control characters ------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["%00", "a%00b", "%01", "rifter%1F", "%7F", "a%0Ab"])
+@pytest.mark.parametrize(
+    "value", ["%00", "a%00b", "%01", "rifter%1F", "%7F", "a%0Ab", "%C2%85", "%E2%80%A8"]
+)
 async def test_control_characters_in_the_api_are_a_422_naming_the_parameter(
     client: httpx.AsyncClient, seeded: Database, value: str
 ) -> None:

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from hangar_bay.core.params import REPEATED_MESSAGE
-from hangar_bay.core.text import SINGLE_LINE, SINGLE_LINE_SCHEMA
+from hangar_bay.core.text import SINGLE_LINE, SINGLE_LINE_SCHEMA, has_control_characters
 from hangar_bay.market.flags import FlagCode
 
 ContractType = Literal["item_exchange", "auction", "courier", "loan", "unknown"]
@@ -104,6 +104,12 @@ NOT_COUNTED = frozenset({"sort", "page", "size", "contract_type"})
 
 
 _REPEATED = PydanticCustomError("repeated", REPEATED_MESSAGE)
+
+
+def _blank(value: Any) -> bool:
+    """An empty form field: nothing but spaces. Python counts some control characters
+    (U+0085, U+2028) as white space too; those are kept, for the control rule to refuse."""
+    return isinstance(value, str) and not value.strip() and not has_control_characters(value)
 
 
 class ContractFilters(BaseModel):
@@ -202,10 +208,10 @@ class ContractFilters(BaseModel):
             cleaned: dict[str, Any] = {}
             for key, value in data.items():
                 if isinstance(value, list):
-                    value = [v for v in value if not (isinstance(v, str) and not v.strip())]
+                    value = [v for v in value if not _blank(v)]
                     if value:
                         cleaned[key] = value
-                elif not (isinstance(value, str) and not value.strip()):
+                elif not _blank(value):
                     cleaned[key] = value
             return cleaned
         return data
