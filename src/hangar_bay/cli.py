@@ -200,7 +200,9 @@ def demo(
         asyncio.run(migrations.upgrade(settings.database_url))
         summary = asyncio.run(run_once(settings, show_progress=False))
         typer.echo(summary.line())
-        typer.echo(f"\n  Hangar Bay demo: http://{settings.host}:{port}/\n")
+        typer.echo(f"\n  Hangar Bay demo: http://{settings.host}:{port}/")
+        # For trying ESI's faults (POST /_sim/faults) and the ground truth against it.
+        typer.echo(f"  ESI/SSO simulator: {sim.base_url}\n")
         _run_server(settings, host=None, port=port, ingest=True)
 
 
