@@ -499,3 +499,17 @@ async def test_a_one_value_parameter_given_twice_is_refused_once_however_often(
     ]
     # Plural parameters repeat by design.
     assert (await client.get("/api/v1/contracts?region_id=1&region_id=2")).status_code == 200
+
+
+async def test_whole_number_parameters_are_written_as_digits(client: httpx.AsyncClient) -> None:
+    # Pydantic alone would read "5.0", "1_0" and "+1" as whole numbers.
+    for query, field in (
+        ("type_id=16238.0", "type_id"),
+        ("size=5.0", "size"),
+        ("region_id=%2B10000002", "region_id"),
+        ("min_runs=1_0&ships_only=false", "min_runs"),
+    ):
+        response = await client.get(f"/api/v1/contracts?{query}")
+        assert response.status_code == 422, query
+        assert response.json()["detail"][0]["loc"] == ["query", field]
+    assert (await client.get("/api/v1/contracts?type_id=16238&size=5")).status_code == 200

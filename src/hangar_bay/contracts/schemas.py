@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
@@ -104,6 +105,21 @@ NOT_COUNTED = frozenset({"sort", "page", "size", "contract_type"})
 
 
 _REPEATED = PydanticCustomError("repeated", REPEATED_MESSAGE)
+
+
+_WHOLE_NUMBER_FIELDS = (
+    "type_id",
+    "group_id",
+    "region_id",
+    "issuer_id",
+    "min_runs",
+    "max_runs",
+    "min_me",
+    "min_te",
+    "page",
+    "size",
+)
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def _blank(value: Any) -> bool:
@@ -215,6 +231,16 @@ class ContractFilters(BaseModel):
                     cleaned[key] = value
             return cleaned
         return data
+
+    @field_validator(*_WHOLE_NUMBER_FIELDS, mode="before")
+    @classmethod
+    def _digits(cls, value: Any) -> Any:
+        # Pydantic reads "5.0", "5_000" and "+5" as whole numbers; a URL of ours never
+        # says them, and the schema says integer: refused, like the API's path ids.
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _WHOLE_NUMBER.fullmatch(text):
+                raise ValueError("expected a whole number")
+        return value
 
     @field_validator(*LIST_FIELDS)
     @classmethod
