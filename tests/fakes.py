@@ -19,6 +19,9 @@ class DownCache:
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         raise CacheError("down")
 
+    async def set_many(self, entries: Sequence[tuple[str, bytes, float | None]]) -> None:
+        raise CacheError("down")
+
     async def delete(self, key: str) -> None:
         raise CacheError("down")
 

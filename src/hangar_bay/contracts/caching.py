@@ -7,7 +7,6 @@ ARCHITECTURE.md, "From ESI to the page".
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -104,14 +103,23 @@ async def read_entry(cache: Cache, key: str) -> tuple[int, tuple[str, bytes] | N
 
 
 async def write_entry(
-    cache: Cache, key: str, gen: int, etag: str, body: bytes, *, ttl: float
+    cache: Cache,
+    key: str,
+    gen: int,
+    etag: str,
+    body: bytes,
+    *,
+    ttl: float,
+    also: Sequence[tuple[str, bytes, float | None]] = (),
 ) -> None:
     """Store ``body`` and its ETag under ``key`` for generation ``gen`` (see read_stamped),
-    and keep it as the view's last good answer for a database outage (core.stale)."""
-    # Both writes at once: the copy must not add a round trip to a cache miss.
-    await asyncio.gather(
-        cache.set(key, _stamped(gen, pack(body, etag)), ttl=ttl),
-        stale.keep(cache, key, etag, body),
+    and keep it as the view's last good answer for a database outage (core.stale).
+
+    One round trip, with any entries ``also`` to be written (``(key, value, ttl)``): on
+    a cache miss every round trip is a share of the answer's time.
+    """
+    await cache.set_many(
+        [(key, _stamped(gen, pack(body, etag)), ttl), stale.copy_of(key, etag, body), *also]
     )
 
 
@@ -142,11 +150,17 @@ def _decode_counts(payload: bytes | None) -> dict[str, int] | None:
     return counts
 
 
+def _counts_entry(
+    f: ContractFilters, gen: int, counts: Mapping[str, int]
+) -> tuple[str, bytes, float]:
+    return counts_cache_key(f), _stamped(gen, orjson.dumps(dict(counts))), COUNTS_TTL
+
+
 async def write_counts(
     cache: Cache, f: ContractFilters, gen: int, counts: Mapping[str, int]
 ) -> None:
     """Store the per-type counts of ``f``'s view for generation ``gen``."""
-    await cache.set(counts_cache_key(f), _stamped(gen, orjson.dumps(dict(counts))), ttl=COUNTS_TTL)
+    await cache.set(*_counts_entry(f, gen, counts))
 
 
 async def _lookup_list(
@@ -180,9 +194,8 @@ async def _store_list(
     """Cache ``page`` (and, when this request ``counted`` them, its view's counts)."""
     body = orjson.dumps(page)
     etag = etag_for(body)
-    if counted:
-        await write_counts(cache, f, gen, page["counts"])
-    await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=LIST_TTL)
+    counts = [_counts_entry(f, gen, page["counts"])] if counted else []
+    await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=LIST_TTL, also=counts)
     return etag, body
 
 

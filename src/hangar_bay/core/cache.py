@@ -48,6 +48,10 @@ class Cache(Protocol):
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
 
+    async def set_many(self, entries: Sequence[tuple[str, bytes, float | None]]) -> None:
+        """Store each ``(key, value, ttl)``; one round trip, not atomic."""
+        ...
+
     async def delete(self, key: str) -> None: ...
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
@@ -137,6 +141,10 @@ class MemoryCache:
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._evict_if_full()
         self._data[key] = _Entry(value, self._expiry(ttl))
+
+    async def set_many(self, entries: Sequence[tuple[str, bytes, float | None]]) -> None:
+        for key, value, ttl in entries:
+            await self.set(key, value, ttl)
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
@@ -293,6 +301,14 @@ class RedisCache:
         async with self._errors():
             px = None if ttl is None else max(1, int(ttl * 1000))
             await self.client.set(self._k(key), value, px=px)
+
+    async def set_many(self, entries: Sequence[tuple[str, bytes, float | None]]) -> None:
+        # A pipeline without MULTI: the SETs go out together and answer together.
+        async with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            for key, value, ttl in entries:
+                pipe.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
+            await pipe.execute()
 
     async def delete(self, key: str) -> None:
         async with self._errors():
@@ -469,6 +485,16 @@ class ResilientCache:
             await self.backend.set(key, value, ttl)
         except CacheError as exc:
             self._failed("set", exc)
+            return
+        self._ok()
+
+    async def set_many(self, entries: Sequence[tuple[str, bytes, float | None]]) -> None:
+        if not entries or not self._admit("set_many"):
+            return
+        try:
+            await self.backend.set_many(entries)
+        except CacheError as exc:
+            self._failed("set_many", exc)
             return
         self._ok()
 

@@ -60,13 +60,21 @@ class Kept(NamedTuple):
     media_type: str | None
 
 
+def copy_of(
+    key: str, etag: str, body: bytes, media_type: str | None = None
+) -> tuple[str, bytes, float]:
+    """The cache entry, as ``(slot, value, ttl)``, that keeps ``body`` (with its ETag
+    and, unless JSON or HTML, its media type) as the last good answer for ``key``: for
+    writing in one round trip with the entry it copies (``Cache.set_many``)."""
+    head = f"{int(time.time())}\n{key}\n{etag}\n{media_type or ''}\n".encode()
+    return _slot(key), head + body, STALE_TTL
+
+
 async def keep(
     cache: _KeyValue, key: str, etag: str, body: bytes, media_type: str | None = None
 ) -> None:
-    """Keep ``body`` (with its ETag and, unless JSON or HTML, its media type) as the
-    last good answer for ``key``."""
-    head = f"{int(time.time())}\n{key}\n{etag}\n{media_type or ''}\n".encode()
-    await cache.set(_slot(key), head + body, STALE_TTL)
+    """Keep ``body`` as the last good answer for ``key`` (see :func:`copy_of`)."""
+    await cache.set(*copy_of(key, etag, body, media_type))
 
 
 async def recall(cache: _KeyValue, key: str) -> Kept | None:
