@@ -10,7 +10,18 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Double, Select, and_, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    DateTime,
+    Double,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from hangar_bay.contracts.schemas import (
@@ -53,7 +64,13 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def live_condition(now: dt.datetime) -> ColumnElement[bool]:
+# The clock as a parameter (``now``): a statement built with it in place of a moment
+# holds none, so it can be kept and run again later (service._page_statement).
+NOW: BindParameter[dt.datetime] = bindparam("now", type_=DateTime(timezone=True))
+Clock = dt.datetime | BindParameter[dt.datetime]
+
+
+def live_condition(now: Clock) -> ColumnElement[bool]:
     return and_(Contract.ended_at.is_(None), Contract.date_expired > now)
 
 
@@ -108,11 +125,13 @@ def _blueprint_condition(f: ContractFilters) -> ColumnElement[bool] | None:
 
 
 def filter_conditions(
-    f: ContractFilters, now: dt.datetime, *, group_types: Sequence[int] | None = None
+    f: ContractFilters, now: Clock, *, group_types: Sequence[int] | None = None
 ) -> list[ColumnElement[bool]]:
     """Every filter except ``contract_type`` (which the per-type counts must ignore).
 
-    ``group_types`` are the type ids of ``f.group_id`` when the caller resolved them.
+    ``now``: the moment a live contract must not have expired by, or :data:`NOW` to
+    leave it a parameter. ``group_types`` are the type ids of ``f.group_id`` when the
+    caller resolved them.
     """
     conds: list[ColumnElement[bool]] = [live_condition(now)]
     if f.ships_only:

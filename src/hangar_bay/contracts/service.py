@@ -1,9 +1,9 @@
 """The browse query service: one implementation behind ``/api/v1/contracts`` and ``/``.
 
-A list costs three statements whatever the page size: counts per contract type (which
-also give the total), the page of contracts with their names, destination and item
-counts joined in, and the page's offered ships and blueprints in one ``IN`` query (a
-fourth resolves a ship class to its types); two when the view's counts are cached.
+A list costs two statements whatever the page size: counts per contract type (which
+also give the total), and the page of contracts with their names, destination, item
+counts and shown item lines (offered ships and blueprints) joined in (a third resolves
+a ship class to its types); one when the view's counts are cached.
 Results are cached stamped with the ingestion generation, so a finished sweep, which
 bumps the generation, invalidates them all at once without anyone having to find and
 delete keys. The counts are cached apart from the pages, keyed by the filters that
@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+import orjson
+from sqlalchemy import ColumnElement, Select, Text, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from hangar_bay.contracts.query import (
+    NOW,
     ROUTE_SORTS,
     SHIP_CATEGORY,
     EndSystem,
@@ -44,7 +48,7 @@ from hangar_bay.contracts.schemas import (
     TaxonomyGroup,
     TaxonomyType,
 )
-from hangar_bay.contracts.summary import SUMMARY_COLUMNS, summary_fields
+from hangar_bay.contracts.summary import SHOWN_LINES, SUMMARY_COLUMNS, summary_fields
 from hangar_bay.market.reads import prices_for
 from hangar_bay.market.value import ValuedItem, unit_price
 from hangar_bay.models import (
@@ -101,17 +105,6 @@ def _items_select(keys: Sequence[str]) -> Select[Any]:
     )
 
 
-async def _items_by_contract(
-    session: AsyncSession, stmt: Select[Any], keys: Sequence[str], params: dict[str, Any]
-) -> dict[int, list[dict[str, Any]]]:
-    # Core execution: these are plain column rows, the ORM layer would only add cost.
-    conn = await session.connection()
-    by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in await conn.execute(stmt, params):
-        by_contract[row[0]].append(dict(zip(keys, row[1:], strict=True)))
-    return by_contract
-
-
 _ITEMS_SELECT = _items_select(_ITEM_KEYS).where(
     ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True))
 )
@@ -123,9 +116,12 @@ async def _items_of(
     """Every item of these contracts, named, in one query (no N+1)."""
     if not contract_ids:
         return {}
-    return await _items_by_contract(
-        session, _ITEMS_SELECT, _ITEM_KEYS, {"contract_ids": list(contract_ids)}
-    )
+    # Core execution: these are plain column rows, the ORM layer would only add cost.
+    conn = await session.connection()
+    by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in await conn.execute(_ITEMS_SELECT, {"contract_ids": list(contract_ids)}):
+        by_contract[row[0]].append(dict(zip(_ITEM_KEYS, row[1:], strict=True)))
+    return by_contract
 
 
 def _with_names(stmt: S) -> S:
@@ -145,9 +141,50 @@ def _item_count(included: bool) -> Any:
     )
 
 
-# Every column a summary needs: the contract's own, its names, its destination and how
-# many items it offers and asks for. Built once: a statement is immutable, and building
-# this one (forty columns, five joins) cost a cache miss more than running it.
+class _json_rows(FunctionElement[str]):
+    """The rows aggregated as a JSON array (text) of JSON arrays of the arguments: one
+    column carrying a contract's item lines, in no particular order."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_json_rows, "postgresql")
+def _json_rows_postgresql(element: _json_rows, compiler: Any, **kw: Any) -> str:
+    # Text, not json: SQLAlchemy's asyncpg codec would decode json with the standard
+    # library, and orjson reads the text faster.
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+@compiles(_json_rows, "sqlite")
+def _json_rows_sqlite(element: _json_rows, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+# The item lines a summary shows: offered ships and offered blueprints, each as a list of
+# these keys' values. A ship contract's fitted modules (most of its lines) only count.
+_LINE_KEYS = ("record_id", *_SUMMARY_ITEM_KEYS)
+_SHOWN_LINES = (
+    select(_json_rows(*(_ITEM_COLUMNS[key] for key in _LINE_KEYS)))
+    .select_from(ContractItem)
+    .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
+    .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
+    .where(
+        ContractItem.contract_id == Contract.contract_id,
+        ContractItem.is_included.is_(True),
+        or_(
+            ItemType.category_id == SHIP_CATEGORY,
+            ContractItem.is_blueprint_copy.is_not(None),
+            ContractItem.runs.is_not(None),
+        ),
+    )
+    .scalar_subquery()
+)
+
+# Every column a summary needs: the contract's own, its names, its destination, how many
+# items it offers and asks for, and the lines it shows. One statement, so a page of
+# summaries is one round trip. Built once: a statement is immutable, and building this
+# one (forty columns, five joins) cost a cache miss more than running it.
 _SUMMARY_SELECT: Select[Any] = _with_destination(
     _with_names(
         select(
@@ -158,38 +195,23 @@ _SUMMARY_SELECT: Select[Any] = _with_destination(
             *DESTINATION_COLUMNS,
             _item_count(True).label("offered_count"),
             _item_count(False).label("requested_count"),
+            _SHOWN_LINES.label(SHOWN_LINES),
         )
     )
 )
 
-# The item lines a summary shows: offered ships and offered blueprints. A ship contract's
-# fitted modules (most of its lines) only count, and the page statement counts them.
-_SUMMARY_ITEMS_SELECT = _items_select(_SUMMARY_ITEM_KEYS).where(
-    ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True)),
-    ContractItem.is_included.is_(True),
-    or_(
-        ItemType.category_id == SHIP_CATEGORY,
-        ContractItem.is_blueprint_copy.is_not(None),
-        ContractItem.runs.is_not(None),
-    ),
-)
+
+def _shown_lines(raw: str | None) -> list[dict[str, Any]]:
+    """A row's :data:`SHOWN_LINES` as item dicts, in record order (``None``: no lines)."""
+    if not raw:
+        return []
+    # record_id leads each line and is unique, so the sort never compares further.
+    return [dict(zip(_LINE_KEYS, line, strict=True)) for line in sorted(orjson.loads(raw))]
 
 
-async def _summaries(
-    session: AsyncSession, rows: Sequence[Any], now: dt.datetime
-) -> list[dict[str, Any]]:
-    """The summaries of ``rows`` (of :data:`_SUMMARY_SELECT`), with their item lines."""
-    by_contract: dict[int, list[dict[str, Any]]] = {}
-    if rows:
-        by_contract = await _items_by_contract(
-            session,
-            _SUMMARY_ITEMS_SELECT,
-            _SUMMARY_ITEM_KEYS,
-            {"contract_ids": [row.contract_id for row in rows]},
-        )
-    return [
-        summary_fields(row, now=now, items=by_contract.get(row.contract_id, ())) for row in rows
-    ]
+def _summaries(rows: Sequence[Any], now: dt.datetime) -> list[dict[str, Any]]:
+    """The summaries of ``rows`` (of :data:`_SUMMARY_SELECT`)."""
+    return [summary_fields(row, now=now, items=_shown_lines(row.shown_lines)) for row in rows]
 
 
 async def summaries_for(
@@ -197,7 +219,7 @@ async def summaries_for(
 ) -> dict[int, dict[str, Any]]:
     """The list summaries (as in :func:`list_page`) of ``contract_ids``, by contract id.
 
-    Ids not stored are left out. Two statements whatever the number of ids.
+    Ids not stored are left out. One statement whatever the number of ids.
     """
     if not contract_ids:
         return {}
@@ -205,7 +227,7 @@ async def summaries_for(
     rows = (
         await conn.execute(_SUMMARY_SELECT.where(Contract.contract_id.in_(list(contract_ids))))
     ).all()
-    summaries = await _summaries(session, rows, now or utcnow())
+    summaries = _summaries(rows, now or utcnow())
     return {summary["contract_id"]: summary for summary in summaries}
 
 
@@ -229,6 +251,45 @@ async def count_by_type(
     return counts
 
 
+# Page statements, by view (the filters and a ship class's type ids): the first miss of
+# a view builds its statement, every later one (one per sweep for a popular view) runs it
+# again. Building it and deriving SQLAlchemy's cache key from it cost a miss ~0.3-0.6 ms;
+# a kept statement has its key already (statements memoise it).
+_PAGE_STATEMENTS: OrderedDict[tuple[str, tuple[int, ...]], Select[Any]] = OrderedDict()
+PAGE_STATEMENTS_KEPT = 512
+
+
+def _page_statement(f: ContractFilters, group_types: Sequence[int] | None) -> Select[Any]:
+    """The statement of ``f``'s page: its summary rows in order, ``now`` a parameter."""
+    key = (f.cache_key(), tuple(group_types or ()))
+    stmt = _PAGE_STATEMENTS.get(key)
+    if stmt is not None:
+        _PAGE_STATEMENTS.move_to_end(key)
+        return stmt
+    page_conds = filter_conditions(f, NOW, group_types=group_types)
+    if f.contract_type:
+        page_conds.append(Contract.type.in_(f.contract_type))
+    # The sort runs over the narrow key only; the page's rows are then joined to their
+    # columns and names. Sorting whole rows (search_text is wide) costs more than the
+    # filters.
+    order = sort_order(f)
+    key_stmt = select(Contract.contract_id)
+    if f.sort_field in ROUTE_SORTS:
+        key_stmt = with_route(key_stmt)
+    keys = (
+        key_stmt.where(*page_conds)
+        .order_by(*order)
+        .offset((f.page - 1) * f.size)
+        .limit(f.size)
+        .subquery("page_keys")
+    )
+    stmt = _SUMMARY_SELECT.join(keys, keys.c.contract_id == Contract.contract_id).order_by(*order)
+    _PAGE_STATEMENTS[key] = stmt
+    while len(_PAGE_STATEMENTS) > PAGE_STATEMENTS_KEPT:
+        _PAGE_STATEMENTS.popitem(last=False)
+    return stmt
+
+
 async def list_page(
     session: AsyncSession,
     f: ContractFilters,
@@ -244,40 +305,18 @@ async def list_page(
     now = now or utcnow()
     conn = await session.connection()
     group_types = await group_type_ids(session, f.group_id) if f.group_id else None
-    conds = filter_conditions(f, now, group_types=group_types)
-    counts = dict(counts) if counts is not None else await count_by_type(conn, conds)
+    if counts is None:
+        counts = await count_by_type(conn, filter_conditions(f, now, group_types=group_types))
+    else:
+        counts = dict(counts)
     wanted: list[str] = list(f.contract_type) or list(counts)
     total = sum(counts.get(t, 0) for t in wanted)
     pages = max(1, math.ceil(total / f.size))
 
     summaries: list[dict[str, Any]] = []
-    offset = (f.page - 1) * f.size
-    if offset < total:
-        page_conds = list(conds)
-        if f.contract_type:
-            page_conds.append(Contract.type.in_(f.contract_type))
-        # The sort runs over the narrow key only; the page's 50 rows are then joined to
-        # their columns and names. Sorting whole rows (search_text is wide) costs more
-        # than the filters.
-        order = sort_order(f)
-        key_stmt = select(Contract.contract_id)
-        if f.sort_field in ROUTE_SORTS:
-            key_stmt = with_route(key_stmt)
-        keys = (
-            key_stmt.where(*page_conds)
-            .order_by(*order)
-            .offset(offset)
-            .limit(f.size)
-            .subquery("page_keys")
-        )
-        rows = (
-            await conn.execute(
-                _SUMMARY_SELECT.join(keys, keys.c.contract_id == Contract.contract_id).order_by(
-                    *order
-                )
-            )
-        ).all()
-        summaries = await _summaries(session, rows, now)
+    if (f.page - 1) * f.size < total:
+        rows = (await conn.execute(_page_statement(f, group_types), {"now": now})).all()
+        summaries = _summaries(rows, now)
     return {
         "total": total,
         "page": f.page,

@@ -52,6 +52,9 @@ SUMMARY_COLUMNS = (
 # What a summary names beside the contract's own columns: joined in by the list
 # statement, passed in by the detail.
 NAME_COLUMNS = ("region_name", "issuer_name", "start_system_name", "end_system_name", "jumps")
+# The list statement's column of the item lines a summary shows (JSON), read into
+# ``items`` by the caller and not itself part of a summary.
+SHOWN_LINES = "shown_lines"
 
 
 def _lines(items: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[Any], int, int]:
@@ -106,10 +109,10 @@ def summary_fields(
     """The list representation of a contract, as a dict of :class:`schemas.ContractSummary`.
 
     ``contract`` is either
-    * a row carrying :data:`SUMMARY_COLUMNS`, :data:`NAME_COLUMNS`, ``offered_count`` and
-      ``requested_count`` (the list statement, ``service``); ``items`` are then only the
-      lines a summary shows (offered ships and blueprints), which spares a list its
-      module lines; or
+    * a row carrying :data:`SUMMARY_COLUMNS`, :data:`NAME_COLUMNS`, ``offered_count``,
+      ``requested_count`` and :data:`SHOWN_LINES` (the list statement, ``service``);
+      ``items`` are then only the lines a summary shows (offered ships and blueprints),
+      which spares a list its module lines; or
     * an ORM ``Contract`` with its :data:`NAME_COLUMNS` in ``names`` and every item in
       ``items`` (the detail), counted here.
 
@@ -120,6 +123,7 @@ def summary_fields(
     ships, blueprints, offered, requested = _lines(items)
     if isinstance(contract, Row):
         s = contract._asdict()
+        del s[SHOWN_LINES]
     else:
         s = {name: getattr(contract, name) for name in SUMMARY_COLUMNS}
         s.update(names or dict.fromkeys(NAME_COLUMNS))
