@@ -384,7 +384,7 @@ class Contract(Base):
         Index("ix_contracts_items_status", "items_status"),
         Index("ix_contracts_price", "price"),
         Index("ix_contracts_date_expired", "date_expired"),
-        # Browse filters and sorts (hangar_bay.contracts.service).
+        # Browse filters and sorts (hangar_bay.contracts.query and .listing).
         Index("ix_contracts_issuer_id", "issuer_id"),
         Index("ix_contracts_volume", "volume"),
         Index("ix_contracts_ship_security", "is_ship_contract", "start_security"),

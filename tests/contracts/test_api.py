@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import event
 
 from hangar_bay.app import create_app
-from hangar_bay.contracts import caching, service
+from hangar_bay.contracts import caching, listing
 from hangar_bay.contracts.detail import detail_cache_key
 from hangar_bay.contracts.http import etag_for, pack
 from hangar_bay.contracts.schemas import ContractFilters
@@ -363,7 +363,8 @@ async def test_revalidation_is_answered_from_the_cached_etag(
     async def no_query(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise AssertionError("a cache hit must not query the database")
 
-    monkeypatch.setattr(service, "list_page", no_query)
+    # The name the cache layer calls on a miss.
+    monkeypatch.setattr(caching, "list_page", no_query)
     again = await client.get("/api/v1/contracts", headers={"If-None-Match": f'W/"x", {etag}'})
     assert again.status_code == 304
     assert again.content == b""
@@ -420,7 +421,7 @@ async def test_a_page_costs_two_queries_whatever_its_size(universe: Database) ->
         for size in (1, 30):
             statements.clear()
             async with universe.session() as session:
-                page = await service.list_contracts(session, ContractFilters(size=size))
+                page = await listing.list_contracts(session, ContractFilters(size=size))
             assert len(page.items) == size
             assert all(len(item.ships) == 2 for item in page.items)
             # The counts, then the page with its shown item lines.

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.app import create_app
-from hangar_bay.contracts import caching, service
+from hangar_bay.contracts import caching, listing
 from hangar_bay.contracts.schemas import NOT_COUNTED, ContractFilters
 from hangar_bay.core.cache import CacheError, MemoryCache, ResilientCache
 from hangar_bay.core.database import Database
@@ -201,7 +201,7 @@ async def test_warm_counts_matches_a_fresh_count(universe: Database, cache: Resi
         _, (payload,) = await caching.read_stamped(cache, [caching.counts_cache_key(f)])
         assert payload is not None
         async with universe.session() as session:
-            fresh = await service.list_page(session, f)
+            fresh = await listing.list_page(session, f)
         assert caching._decode_counts(payload) == fresh["counts"]
     # Stamped with the generation it was counted for: the next one does not use it.
     await cache.incr(caching.GENERATION_KEY)

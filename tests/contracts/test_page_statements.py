@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from hangar_bay.contracts import service
+from hangar_bay.contracts import listing
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.database import Database
 from hangar_bay.models import utcnow
@@ -16,7 +16,7 @@ from tests.contracts.factories import AUTOCANNON, DRAKE, DRAKE_BP, RIFTER, RIFTE
 
 async def _ids(database: Database, f: ContractFilters, now: dt.datetime) -> list[int]:
     async with database.read() as session:
-        page = await service.list_page(session, f, now=now)
+        page = await listing.list_page(session, f, now=now)
     return [summary["contract_id"] for summary in page["items"]]
 
 
@@ -54,11 +54,11 @@ async def test_the_kept_statements_are_bounded(
     universe: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await make(universe, items=[Item(RIFTER)], price=1_000_000.0)
-    monkeypatch.setattr(service, "PAGE_STATEMENTS_KEPT", 3)
+    monkeypatch.setattr(listing, "PAGE_STATEMENTS_KEPT", 3)
     now = utcnow()
     for price in range(10):
         assert await _ids(universe, ContractFilters(max_price=2_000_000 + price), now)
-    assert len(service._PAGE_STATEMENTS) <= 3
+    assert len(listing._PAGE_STATEMENTS) <= 3
 
 
 async def test_a_page_reads_its_shown_lines_in_record_order(universe: Database) -> None:
@@ -76,7 +76,7 @@ async def test_a_page_reads_its_shown_lines_in_record_order(universe: Database) 
         ],
     )
     async with universe.read() as session:
-        page = await service.list_page(session, ContractFilters(ships_only=False), now=utcnow())
+        page = await listing.list_page(session, ContractFilters(ships_only=False), now=utcnow())
     (summary,) = [s for s in page["items"] if s["contract_id"] == contract.contract_id]
     assert "shown_lines" not in summary
     assert summary["ships"] == [
@@ -99,4 +99,4 @@ async def test_a_page_reads_its_shown_lines_in_record_order(universe: Database) 
 
 async def _summaries_for(database: Database, ids: list[int]) -> dict[int, dict[str, object]]:
     async with database.read() as session:
-        return await service.summaries_for(session, ids)
+        return await listing.summaries_for(session, ids)

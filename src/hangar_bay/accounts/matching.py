@@ -13,9 +13,9 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.contracts import caching
+from hangar_bay.contracts.listing import count_by_type
 from hangar_bay.contracts.query import filter_conditions
 from hangar_bay.contracts.schemas import ContractFilters
-from hangar_bay.contracts.service import count_by_type
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.models import utcnow
 

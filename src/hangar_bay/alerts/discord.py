@@ -38,7 +38,7 @@ from hangar_bay.alerts import service
 from hangar_bay.alerts.matcher import begin_write
 from hangar_bay.alerts.metrics import alert_metrics
 from hangar_bay.alerts.webhooks import WebhookUrl, WebhookUrlError, validate_webhook_url
-from hangar_bay.contracts.service import summaries_for
+from hangar_bay.contracts.listing import summaries_for
 from hangar_bay.core.database import Database
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics

@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.alerts.webhooks import WebhookUrl, WebhookUrlError, validate_webhook_url
+from hangar_bay.contracts.listing import summaries_for
 from hangar_bay.contracts.schemas import ContractSummary
-from hangar_bay.contracts.service import summaries_for
 from hangar_bay.models import (
     AlertOutbox,
     AlertSettings,

@@ -15,14 +15,14 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.contracts.http import etag_for, pack, unpack
-from hangar_bay.contracts.query import filter_conditions
-from hangar_bay.contracts.schemas import (
-    ContractFilters,
-)
-from hangar_bay.contracts.service import (
+from hangar_bay.contracts.listing import (
     count_by_type,
     group_type_ids,
     list_page,
+)
+from hangar_bay.contracts.query import filter_conditions
+from hangar_bay.contracts.schemas import (
+    ContractFilters,
 )
 from hangar_bay.core import stale
 from hangar_bay.core.cache import Cache, CacheError, ResilientCache

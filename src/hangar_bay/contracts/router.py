@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from hangar_bay.contracts import caching, service
+from hangar_bay.contracts import caching, listing, service
 from hangar_bay.contracts.detail import detail_entry
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
@@ -168,7 +168,7 @@ async def _csv_page(
 ) -> dict[str, Any]:
     view = filters.model_copy(update={"page": page, "size": CSV_PAGE})
     async with database.read() as session:
-        return await service.list_page(session, view, counts=counts)
+        return await listing.list_page(session, view, counts=counts)
 
 
 async def _csv_rows(

@@ -1,54 +1,34 @@
-"""The browse query service: one implementation behind ``/api/v1/contracts`` and ``/``.
-
-A list costs two statements whatever the page size: counts per contract type (which
-also give the total), and the page of contracts with their names, destination, item
-counts and shown item lines (offered ships and blueprints) joined in (a third resolves
-a ship class to its types); one when the view's counts are cached.
-Results are cached stamped with the ingestion generation, so a finished sweep, which
-bumps the generation, invalidates them all at once without anyone having to find and
-delete keys. The counts are cached apart from the pages, keyed by the filters that
-decide them, so every page and sort of one view shares one count per generation; the
-sweep that bumps the generation counts the two default views at once
-(:func:`warm_counts`)."""
+"""Contract reads besides the browse page (:mod:`.listing`): one contract's detail with
+every item, bid and item value, the ship taxonomy, names and region options."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-from sqlalchemy import ColumnElement, Select, Text, bindparam, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
 
-from hangar_bay.contracts.query import (
-    NOW,
-    ROUTE_SORTS,
-    SHIP_CATEGORY,
-    EndSystem,
-    S,
-    filter_conditions,
-    live_condition,
-    sort_order,
-    with_route,
+from hangar_bay.contracts.listing import (
+    DESTINATION_COLUMNS,
+    ITEM_COLUMNS,
+    ITEM_KEYS,
+    with_destination,
+    with_names,
 )
+from hangar_bay.contracts.query import SHIP_CATEGORY, live_condition
 from hangar_bay.contracts.schemas import (
-    CONTRACT_TYPES,
     ContractDetail,
-    ContractFilters,
-    ContractPage,
     RegionFreshness,
     RegionOption,
     Taxonomy,
     TaxonomyGroup,
     TaxonomyType,
 )
-from hangar_bay.contracts.summary import SHOWN_LINES, SUMMARY_COLUMNS, summary_fields
+from hangar_bay.contracts.summary import summary_fields
 from hangar_bay.market.reads import prices_for
 from hangar_bay.market.value import ValuedItem, unit_price
 from hangar_bay.models import (
@@ -60,53 +40,18 @@ from hangar_bay.models import (
     ItemType,
     Region,
     RegionStatus,
-    Route,
     SolarSystem,
     as_utc,
     utcnow,
 )
 
-# The destination's station, system id and security are the contract's own columns.
-DESTINATION_COLUMNS = (EndSystem.name.label("end_system_name"), Route.jumps.label("jumps"))
-
-
-def _with_destination(stmt: S) -> S:
-    return with_route(stmt).outerjoin(EndSystem, EndSystem.system_id == Contract.end_system_id)
-
-
-# Every item column the detail shows, under the key it has in an item's dict. A list
-# summary reads all of them but ``record_id`` and ``is_singleton``.
-_ITEM_COLUMNS: dict[str, Any] = {
-    "record_id": ContractItem.record_id,
-    "type_id": ContractItem.type_id,
-    "type_name": ItemType.name,
-    "group_id": ItemType.group_id,
-    "group_name": ItemGroup.name,
-    "category_id": ItemType.category_id,
-    "quantity": ContractItem.quantity,
-    "is_included": ContractItem.is_included,
-    "is_singleton": ContractItem.is_singleton,
-    "is_blueprint_copy": ContractItem.is_blueprint_copy,
-    "material_efficiency": ContractItem.material_efficiency,
-    "time_efficiency": ContractItem.time_efficiency,
-    "runs": ContractItem.runs,
-}
-_ITEM_KEYS = tuple(_ITEM_COLUMNS)
-_SUMMARY_ITEM_KEYS = tuple(k for k in _ITEM_KEYS if k not in ("record_id", "is_singleton"))
-
-
-def _items_select(keys: Sequence[str]) -> Select[Any]:
-    """Items, named, as (contract_id, *keys) rows in contract and record order."""
-    return (
-        select(ContractItem.contract_id, *(_ITEM_COLUMNS[key] for key in keys))
-        .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
-        .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
-        .order_by(ContractItem.contract_id, ContractItem.record_id)
-    )
-
-
-_ITEMS_SELECT = _items_select(_ITEM_KEYS).where(
-    ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True))
+# Every item of the contracts given, named, in contract and record order.
+_ITEMS_SELECT = (
+    select(ContractItem.contract_id, *ITEM_COLUMNS.values())
+    .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
+    .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
+    .where(ContractItem.contract_id.in_(bindparam("contract_ids", expanding=True)))
+    .order_by(ContractItem.contract_id, ContractItem.record_id)
 )
 
 
@@ -120,218 +65,8 @@ async def _items_of(
     conn = await session.connection()
     by_contract: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in await conn.execute(_ITEMS_SELECT, {"contract_ids": list(contract_ids)}):
-        by_contract[row[0]].append(dict(zip(_ITEM_KEYS, row[1:], strict=True)))
+        by_contract[row[0]].append(dict(zip(ITEM_KEYS, row[1:], strict=True)))
     return by_contract
-
-
-def _with_names(stmt: S) -> S:
-    return (
-        stmt.outerjoin(Region, Region.region_id == Contract.region_id)
-        .outerjoin(EntityName, EntityName.entity_id == Contract.issuer_id)
-        .outerjoin(SolarSystem, SolarSystem.system_id == Contract.start_system_id)
-    )
-
-
-def _item_count(included: bool) -> Any:
-    return (
-        select(func.count())
-        .where(ContractItem.contract_id == Contract.contract_id)
-        .where(ContractItem.is_included.is_(included))
-        .scalar_subquery()
-    )
-
-
-class _json_rows(FunctionElement[str]):
-    """The rows aggregated as a JSON array (text) of JSON arrays of the arguments: one
-    column carrying a contract's item lines, in no particular order."""
-
-    type = Text()
-    inherit_cache = True
-
-
-@compiles(_json_rows, "postgresql")
-def _json_rows_postgresql(element: _json_rows, compiler: Any, **kw: Any) -> str:
-    # Text, not json: SQLAlchemy's asyncpg codec would decode json with the standard
-    # library, and orjson reads the text faster.
-    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
-
-
-@compiles(_json_rows, "sqlite")
-def _json_rows_sqlite(element: _json_rows, compiler: Any, **kw: Any) -> str:
-    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
-
-
-# The item lines a summary shows: offered ships and offered blueprints, each as a list of
-# these keys' values. A ship contract's fitted modules (most of its lines) only count.
-_LINE_KEYS = ("record_id", *_SUMMARY_ITEM_KEYS)
-_SHOWN_LINES = (
-    select(_json_rows(*(_ITEM_COLUMNS[key] for key in _LINE_KEYS)))
-    .select_from(ContractItem)
-    .outerjoin(ItemType, ItemType.type_id == ContractItem.type_id)
-    .outerjoin(ItemGroup, ItemGroup.group_id == ItemType.group_id)
-    .where(
-        ContractItem.contract_id == Contract.contract_id,
-        ContractItem.is_included.is_(True),
-        or_(
-            ItemType.category_id == SHIP_CATEGORY,
-            ContractItem.is_blueprint_copy.is_not(None),
-            ContractItem.runs.is_not(None),
-        ),
-    )
-    .scalar_subquery()
-)
-
-# Every column a summary needs: the contract's own, its names, its destination, how many
-# items it offers and asks for, and the lines it shows. One statement, so a page of
-# summaries is one round trip. Built once: a statement is immutable, and building this
-# one (forty columns, five joins) cost a cache miss more than running it.
-_SUMMARY_SELECT: Select[Any] = _with_destination(
-    _with_names(
-        select(
-            *(Contract.__table__.c[name] for name in SUMMARY_COLUMNS),
-            Region.name.label("region_name"),
-            EntityName.name.label("issuer_name"),
-            SolarSystem.name.label("start_system_name"),
-            *DESTINATION_COLUMNS,
-            _item_count(True).label("offered_count"),
-            _item_count(False).label("requested_count"),
-            _SHOWN_LINES.label(SHOWN_LINES),
-        )
-    )
-)
-
-
-def _shown_lines(raw: str | None) -> list[dict[str, Any]]:
-    """A row's :data:`SHOWN_LINES` as item dicts, in record order (``None``: no lines)."""
-    if not raw:
-        return []
-    # record_id leads each line and is unique, so the sort never compares further.
-    return [dict(zip(_LINE_KEYS, line, strict=True)) for line in sorted(orjson.loads(raw))]
-
-
-def _summaries(rows: Sequence[Any], now: dt.datetime) -> list[dict[str, Any]]:
-    """The summaries of ``rows`` (of :data:`_SUMMARY_SELECT`)."""
-    return [summary_fields(row, now=now, items=_shown_lines(row.shown_lines)) for row in rows]
-
-
-async def summaries_for(
-    session: AsyncSession, contract_ids: Sequence[int], *, now: dt.datetime | None = None
-) -> dict[int, dict[str, Any]]:
-    """The list summaries (as in :func:`list_page`) of ``contract_ids``, by contract id.
-
-    Ids not stored are left out. One statement whatever the number of ids.
-    """
-    if not contract_ids:
-        return {}
-    conn = await session.connection()
-    rows = (
-        await conn.execute(_SUMMARY_SELECT.where(Contract.contract_id.in_(list(contract_ids))))
-    ).all()
-    summaries = _summaries(rows, now or utcnow())
-    return {summary["contract_id"]: summary for summary in summaries}
-
-
-async def group_type_ids(session: AsyncSession, group_ids: Sequence[int]) -> list[int]:
-    # Resolved up front so the item filter is a plain type_id IN (...), which the
-    # (type_id, contract_id) index answers; a join to item_types scans every item.
-    conn = await session.connection()
-    rows = await conn.execute(select(ItemType.type_id).where(ItemType.group_id.in_(group_ids)))
-    return [type_id for (type_id,) in rows]
-
-
-async def count_by_type(
-    conn: AsyncConnection, conds: Sequence[ColumnElement[bool]]
-) -> dict[str, int]:
-    counted = await conn.execute(
-        select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
-    )
-    counts: dict[str, int] = dict.fromkeys(CONTRACT_TYPES[:4], 0)
-    for contract_type, count in counted:
-        counts[contract_type] = count
-    return counts
-
-
-# Page statements, by view (the filters and a ship class's type ids): the first miss of
-# a view builds its statement, every later one (one per sweep for a popular view) runs it
-# again. Building it and deriving SQLAlchemy's cache key from it cost a miss ~0.3-0.6 ms;
-# a kept statement has its key already (statements memoise it). Each takes ~45 KiB with
-# its key, so the most recently used 128 are kept (~6 MiB a process).
-_PAGE_STATEMENTS: OrderedDict[tuple[str, tuple[int, ...]], Select[Any]] = OrderedDict()
-PAGE_STATEMENTS_KEPT = 128
-
-
-def _page_statement(f: ContractFilters, group_types: Sequence[int] | None) -> Select[Any]:
-    """The statement of ``f``'s page: its summary rows in order, ``now`` a parameter."""
-    key = (f.cache_key(), tuple(group_types or ()))
-    stmt = _PAGE_STATEMENTS.get(key)
-    if stmt is not None:
-        _PAGE_STATEMENTS.move_to_end(key)
-        return stmt
-    page_conds = filter_conditions(f, NOW, group_types=group_types)
-    if f.contract_type:
-        page_conds.append(Contract.type.in_(f.contract_type))
-    # The sort runs over the narrow key only; the page's rows are then joined to their
-    # columns and names. Sorting whole rows (search_text is wide) costs more than the
-    # filters.
-    order = sort_order(f)
-    key_stmt = select(Contract.contract_id)
-    if f.sort_field in ROUTE_SORTS:
-        key_stmt = with_route(key_stmt)
-    keys = (
-        key_stmt.where(*page_conds)
-        .order_by(*order)
-        .offset((f.page - 1) * f.size)
-        .limit(f.size)
-        .subquery("page_keys")
-    )
-    stmt = _SUMMARY_SELECT.join(keys, keys.c.contract_id == Contract.contract_id).order_by(*order)
-    _PAGE_STATEMENTS[key] = stmt
-    while len(_PAGE_STATEMENTS) > PAGE_STATEMENTS_KEPT:
-        _PAGE_STATEMENTS.popitem(last=False)
-    return stmt
-
-
-async def list_page(
-    session: AsyncSession,
-    f: ContractFilters,
-    *,
-    now: dt.datetime | None = None,
-    counts: Mapping[str, int] | None = None,
-) -> dict[str, Any]:
-    """One page of results in the :class:`ContractPage` shape, as plain data.
-
-    ``counts``: the per-type counts of ``f``'s view when already known (cached), which
-    spares the one statement whose cost grows with the number of matching contracts.
-    """
-    now = now or utcnow()
-    conn = await session.connection()
-    group_types = await group_type_ids(session, f.group_id) if f.group_id else None
-    if counts is None:
-        counts = await count_by_type(conn, filter_conditions(f, now, group_types=group_types))
-    else:
-        counts = dict(counts)
-    wanted: list[str] = list(f.contract_type) or list(counts)
-    total = sum(counts.get(t, 0) for t in wanted)
-    pages = max(1, math.ceil(total / f.size))
-
-    summaries: list[dict[str, Any]] = []
-    if (f.page - 1) * f.size < total:
-        rows = (await conn.execute(_page_statement(f, group_types), {"now": now})).all()
-        summaries = _summaries(rows, now)
-    return {
-        "total": total,
-        "page": f.page,
-        "size": f.size,
-        "pages": pages,
-        "counts": counts,
-        "items": summaries,
-    }
-
-
-async def list_contracts(
-    session: AsyncSession, f: ContractFilters, *, now: dt.datetime | None = None
-) -> ContractPage:
-    return ContractPage.model_validate(await list_page(session, f, now=now))
 
 
 async def get_contract(
@@ -342,8 +77,8 @@ async def get_contract(
     corporation = aliased(EntityName)
     row = (
         await session.execute(
-            _with_destination(
-                _with_names(
+            with_destination(
+                with_names(
                     select(
                         Contract,
                         Region.name,

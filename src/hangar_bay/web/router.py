@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.accounts import fragments as account
-from hangar_bay.contracts import caching, service
+from hangar_bay.contracts import caching, listing, service
 from hangar_bay.contracts.detail import detail_cache_key, detail_model
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
@@ -421,7 +421,7 @@ async def type_page(request: Request, type_id: str) -> Response:
                     [f"No type {type_id} has been seen by Hangar Bay."],
                 )
             history = await market_reads.price_history(session, tid, days)
-            live = await service.list_page(
+            live = await listing.list_page(
                 session,
                 ContractFilters(type_id=[tid], ships_only=False, sort="price", size=25),
             )
