@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, func, select
 
 from hangar_bay.accounts.sessions import SESSION_COOKIE
@@ -490,3 +491,64 @@ async def test_a_path_id_that_is_not_a_number_is_a_422_page(
     assert expired.status_code == 403
     assert (await client.get("/api/v1/me/searches")).json()["items"][0]["name"] == "kept"
     assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
+
+
+BROWSER = {"Accept": "text/html"}
+
+
+def _shows_pilot(page: httpx.Response) -> bool:
+    return "Pilot &lt;One&gt;" in page.text and "Log out" in page.text
+
+
+async def test_error_pages_show_the_pilot_as_every_other_page(
+    app: FastAPI, client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/test/boom", boom, include_in_schema=False)
+    pages = {
+        "/no/such/page": 404,  # the 404 handler's page
+        "/contracts/123456789": 404,  # a page route's own error page
+        "/?min_price=abc": 422,  # a page's validation error
+        "/test/boom": 500,  # the middleware's 500
+    }
+    for path, status in pages.items():
+        page = await client.get(path, headers=BROWSER)
+        assert page.status_code == status, path
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert _shows_pilot(page), path
+        assert "Log in" not in page.text, path
+        assert _csrf_fields(page.text) == {pilot.csrf_token}, path
+        # The pilot's copy is theirs alone.
+        assert page.headers["cache-control"] == "private, no-store", path
+        assert "Cookie" in page.headers["vary"], path
+        assert page.headers["content-length"] == str(len(page.content)), path
+    client.cookies.delete(SESSION_COOKIE)
+    for path, status in pages.items():
+        page = await client.get(path, headers=BROWSER)
+        assert page.status_code == status, path
+        assert "Log in with EVE Online" in page.text, path
+        assert "Pilot" not in page.text, path
+        assert "csrf_token" not in page.text, path
+    # The API's errors stay JSON, whoever asks.
+    client.cookies.set(SESSION_COOKIE, pilot.cookie)
+    api = await client.get("/api/v1/contracts/123456789")
+    assert api.status_code == 404
+    assert api.json()["error"] == "not_found"
+
+
+async def test_an_error_page_whose_session_cannot_be_read_shows_a_visitor(
+    monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient, pilot: LoggedIn
+) -> None:
+    from hangar_bay.accounts import fragments
+
+    async def unreadable(*_: object) -> None:
+        raise ConnectionError("unexpected connection_lost()")
+
+    monkeypatch.setattr(fragments, "get_auth", unreadable)
+    page = await client.get("/no/such/page", headers=BROWSER)
+    assert page.status_code == 404
+    assert "Page not found" in page.text
+    assert "Log in with EVE Online" in page.text
+    assert "Pilot" not in page.text

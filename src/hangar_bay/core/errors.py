@@ -13,7 +13,7 @@ when a browser asks. The HTML itself comes from a renderer the app registers
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -218,6 +218,9 @@ def wants_html(scope: Scope, *, before_routing: bool = False) -> bool:
 
 
 HtmlRenderer = Callable[[int, str, list[str]], bytes]
+# An HTML error page as a visitor sees it -> the same page with the request's pilot in
+# its header, or None (a visitor, or a session that cannot be read). Never raises.
+PilotPage = Callable[[Scope, bytes], Awaitable[bytes | None]]
 _html_renderer: HtmlRenderer | None = None
 
 _TITLES = {
