@@ -552,3 +552,52 @@ async def test_an_error_page_whose_session_cannot_be_read_shows_a_visitor(
     assert "Page not found" in page.text
     assert "Log in with EVE Online" in page.text
     assert "Pilot" not in page.text
+
+
+async def test_form_fields_that_are_not_utf8_are_a_422_naming_them(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    search = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "Drakes", "query": f"type_id={DRAKE}"},
+        headers=pilot.headers,
+    )
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    search_id, entry_id = search.json()["id"], entry.json()["id"]
+    token = "csrf_token=" + pilot.csrf_token
+    cases = [
+        ("/me/searches", "name=%FF%FE&query=", "name"),
+        ("/me/searches", "name=ok&query=q%3D%C3", "query"),
+        (f"/me/searches/{search_id}/rename", "name=%FF%FE", "name"),
+        ("/me/watchlist", f"type_id={DRAKE}&note=%E9t%E9", "note"),
+        (f"/me/watchlist/{entry_id}/edit", "note=raw\xff", "note"),
+        ("/notifications/settings", "discord_webhook_url=%FF", "discord_webhook_url"),
+    ]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path, fields, field in cases:
+        body = f"{token}&{fields}".encode("latin-1")
+        response = await client.post(path, content=body, headers=headers)
+        assert response.status_code == 422, (path, fields)
+        assert response.headers["content-type"].startswith("text/html")
+        assert f"{field}: Value is not valid UTF-8 text" in response.text, (path, fields)
+        assert "\ufffd" not in response.text
+    # Nothing stored.
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [s["name"] for s in listed] == ["Drakes"]
+    watched = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert [(w["type_id"], w["note"]) for w in watched] == [(RIFTER, None)]
+    settings = (await client.get("/api/v1/me/settings")).json()
+    assert settings["discord_webhook_url"] is None
+    # UTF-8, escaped as browsers send it or raw, is kept as it was written.
+    for name in ("Caf%C3%A9", "Caf\u00e9"):
+        body = f"{token}&name={name}&query=".encode()
+        saved = await client.post("/me/searches", content=body, headers=headers)
+        assert saved.status_code == 303
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert sorted(s["name"] for s in listed) == ["Café", "Café", "Drakes"]
+    # Without a session it is still the login answer first.
+    client.cookies.delete(SESSION_COOKIE)
+    body = f"{token}&name=%FF&query=".encode()
+    assert (await client.post("/me/searches", content=body, headers=headers)).status_code == 401
