@@ -38,7 +38,7 @@ from hangar_bay.market.router import router as market_router
 from hangar_bay.ops.docs import install_docs
 from hangar_bay.ops.router import router as ops_router
 from hangar_bay.settings import Settings
-from hangar_bay.web.error_pages import render_error_page
+from hangar_bay.web.error_pages import render_error_page, with_pilot
 from hangar_bay.web.router import STATIC_DIR
 from hangar_bay.web.router import router as web_router
 
@@ -140,6 +140,7 @@ def create_app(
         metrics=metrics,
         settings=settings,
         limiter=limiter,
+        pilot_page=with_pilot,
     )
     # Routes are matched in order: the two busiest views (the browse page and the list
     # API) first, so their requests do not try every other router's paths on the way.

@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     )
     # Posts of one Discord message before its notifications are marked failed.
     alerts_max_attempts: int = Field(default=6, ge=1, le=50)
+    # A message still undelivered this long after it was written is failed at its next
+    # unsuccessful post (hours). The only bound on 429s, which use up no attempt.
+    alerts_max_age_hours: float = Field(default=24.0, gt=0)
     # First retry delay after a 5xx or timeout, doubling per attempt (seconds).
     alerts_backoff_seconds: float = Field(default=2.0, ge=0)
     alerts_webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -536,3 +536,52 @@ async def test_a_path_id_must_be_written_as_digits(
     contract = await client.get(f"/api/v1/contracts/{market['rifter_jita']}.0")
     assert contract.status_code == 422
     assert contract.json()["detail"][0]["loc"] == ["path", "contract_id"]
+
+
+async def test_a_key_given_twice_in_a_body_is_a_422_naming_it(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    search = await client.post(
+        "/api/v1/me/searches", json={"name": "kept", "query": ""}, headers=pilot.headers
+    )
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    search_id, entry_id = search.json()["id"], entry.json()["id"]
+    headers = {**pilot.headers, "Content-Type": "application/json"}
+    cases = [
+        ("POST", "/api/v1/me/searches", b'{"name": "a", "name": "b", "query": ""}', "name"),
+        ("PATCH", f"/api/v1/me/searches/{search_id}", b'{"name": "a", "name": "b"}', "name"),
+        ("POST", "/api/v1/me/watchlist", b'{"type_id": 587, "type_id": 24698}', "type_id"),
+        ("PATCH", f"/api/v1/me/watchlist/{entry_id}", b'{"note": "a", "note": "a"}', "note"),
+        (
+            "PUT",
+            "/api/v1/me/settings",
+            b'{"discord_webhook_url": null, "discord_webhook_url": null}',
+            "discord_webhook_url",
+        ),
+        ("POST", "/api/v1/me/notifications/read", b'{"all": false, "all": true}', "all"),
+    ]
+    for method, path, body, key in cases:
+        response = await client.request(method, path, content=body, headers=headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json() == {
+            "error": "validation_error",
+            "detail": [
+                {
+                    "loc": ["body", key],
+                    "msg": "given more than once; a key may appear once in an object",
+                    "type": "repeated",
+                }
+            ],
+        }
+    # Nothing changed.
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [s["name"] for s in listed] == ["kept"]
+    watched = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert [(w["type_id"], w["note"]) for w in watched] == [(RIFTER, None)]
+    # A body without a repeat still goes through.
+    fine = await client.post(
+        "/api/v1/me/searches", content=b'{"name": "b", "query": "type_id=587"}', headers=headers
+    )
+    assert fine.status_code == 201

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, func, select
 
 from hangar_bay.accounts.sessions import SESSION_COOKIE
@@ -490,3 +491,113 @@ async def test_a_path_id_that_is_not_a_number_is_a_422_page(
     assert expired.status_code == 403
     assert (await client.get("/api/v1/me/searches")).json()["items"][0]["name"] == "kept"
     assert (await client.get("/api/v1/me/watchlist")).json()["items"][0]["note"] is None
+
+
+BROWSER = {"Accept": "text/html"}
+
+
+def _shows_pilot(page: httpx.Response) -> bool:
+    return "Pilot &lt;One&gt;" in page.text and "Log out" in page.text
+
+
+async def test_error_pages_show_the_pilot_as_every_other_page(
+    app: FastAPI, client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/test/boom", boom, include_in_schema=False)
+    pages = {
+        "/no/such/page": 404,  # the 404 handler's page
+        "/contracts/123456789": 404,  # a page route's own error page
+        "/?min_price=abc": 422,  # a page's validation error
+        "/test/boom": 500,  # the middleware's 500
+    }
+    for path, status in pages.items():
+        page = await client.get(path, headers=BROWSER)
+        assert page.status_code == status, path
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert _shows_pilot(page), path
+        assert "Log in" not in page.text, path
+        assert _csrf_fields(page.text) == {pilot.csrf_token}, path
+        # The pilot's copy is theirs alone.
+        assert page.headers["cache-control"] == "private, no-store", path
+        assert "Cookie" in page.headers["vary"], path
+        assert page.headers["content-length"] == str(len(page.content)), path
+    client.cookies.delete(SESSION_COOKIE)
+    for path, status in pages.items():
+        page = await client.get(path, headers=BROWSER)
+        assert page.status_code == status, path
+        assert "Log in with EVE Online" in page.text, path
+        assert "Pilot" not in page.text, path
+        assert "csrf_token" not in page.text, path
+    # The API's errors stay JSON, whoever asks.
+    client.cookies.set(SESSION_COOKIE, pilot.cookie)
+    api = await client.get("/api/v1/contracts/123456789")
+    assert api.status_code == 404
+    assert api.json()["error"] == "not_found"
+
+
+async def test_an_error_page_whose_session_cannot_be_read_shows_a_visitor(
+    monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient, pilot: LoggedIn
+) -> None:
+    from hangar_bay.accounts import fragments
+
+    async def unreadable(*_: object) -> None:
+        raise ConnectionError("unexpected connection_lost()")
+
+    monkeypatch.setattr(fragments, "get_auth", unreadable)
+    page = await client.get("/no/such/page", headers=BROWSER)
+    assert page.status_code == 404
+    assert "Page not found" in page.text
+    assert "Log in with EVE Online" in page.text
+    assert "Pilot" not in page.text
+
+
+async def test_form_fields_that_are_not_utf8_are_a_422_naming_them(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    search = await client.post(
+        "/api/v1/me/searches",
+        json={"name": "Drakes", "query": f"type_id={DRAKE}"},
+        headers=pilot.headers,
+    )
+    entry = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
+    )
+    search_id, entry_id = search.json()["id"], entry.json()["id"]
+    token = "csrf_token=" + pilot.csrf_token
+    cases = [
+        ("/me/searches", "name=%FF%FE&query=", "name"),
+        ("/me/searches", "name=ok&query=q%3D%C3", "query"),
+        (f"/me/searches/{search_id}/rename", "name=%FF%FE", "name"),
+        ("/me/watchlist", f"type_id={DRAKE}&note=%E9t%E9", "note"),
+        (f"/me/watchlist/{entry_id}/edit", "note=raw\xff", "note"),
+        ("/notifications/settings", "discord_webhook_url=%FF", "discord_webhook_url"),
+    ]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path, fields, field in cases:
+        body = f"{token}&{fields}".encode("latin-1")
+        response = await client.post(path, content=body, headers=headers)
+        assert response.status_code == 422, (path, fields)
+        assert response.headers["content-type"].startswith("text/html")
+        assert f"{field}: Value is not valid UTF-8 text" in response.text, (path, fields)
+        assert "\ufffd" not in response.text
+    # Nothing stored.
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert [s["name"] for s in listed] == ["Drakes"]
+    watched = (await client.get("/api/v1/me/watchlist")).json()["items"]
+    assert [(w["type_id"], w["note"]) for w in watched] == [(RIFTER, None)]
+    settings = (await client.get("/api/v1/me/settings")).json()
+    assert settings["discord_webhook_url"] is None
+    # UTF-8, escaped as browsers send it or raw, is kept as it was written.
+    for name in ("Caf%C3%A9", "Caf\u00e9"):
+        body = f"{token}&name={name}&query=".encode()
+        saved = await client.post("/me/searches", content=body, headers=headers)
+        assert saved.status_code == 303
+    listed = (await client.get("/api/v1/me/searches")).json()["items"]
+    assert sorted(s["name"] for s in listed) == ["Café", "Café", "Drakes"]
+    # Without a session it is still the login answer first.
+    client.cookies.delete(SESSION_COOKIE)
+    body = f"{token}&name=%FF&query=".encode()
+    assert (await client.post("/me/searches", content=body, headers=headers)).status_code == 401

@@ -159,6 +159,49 @@ async def test_gives_up_after_bounded_tries(
     assert await _statuses(db) == ["failed"]
 
 
+async def test_429s_use_up_no_attempt(
+    universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
+) -> None:
+    db = universe
+    settings = alert_settings.model_copy(update={"alerts_max_attempts": 2})
+    await _one_match(db, receiver)
+    limited = Answer(429, orjson.dumps({"retry_after": 0, "global": False}))
+    receiver.script = [limited] * 4 + [Answer(500), Answer(204)]
+
+    result = await _drain(db, http, settings)
+
+    assert result.outcomes == ["rate_limited"] * 4 + ["retry", "sent"]
+    assert await _statuses(db) == ["sent"]
+    async with db.session() as session:
+        # The 500 and the 204 counted; the four 429s did not.
+        assert await session.scalar(select(AlertOutbox.attempts)) == 2
+
+
+async def test_a_message_rate_limited_past_its_age_is_failed(
+    universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
+) -> None:
+    db = universe
+    settings = alert_settings.model_copy(update={"alerts_max_age_hours": 1.0})
+    await _one_match(db, receiver)
+    receiver.then = Answer(429, orjson.dumps({"retry_after": 0}))
+    # A young message is kept through any number of 429s ...
+    for _ in range(3):
+        await deliver_pending(db, http, settings)
+    assert await _statuses(db) == ["pending"]
+    # ... one written longer ago than the age limit is failed at its next 429.
+    async with db.session() as session:
+        await session.execute(
+            update(AlertOutbox).values(created_at=utcnow() - dt.timedelta(hours=2))
+        )
+
+    result = await deliver_pending(db, http, settings)
+
+    assert result.outcomes == ["rate_limited"]
+    assert await _statuses(db) == ["failed"]
+    async with db.session() as session:
+        assert await session.scalar(select(AlertOutbox.last_error)) == "expired"
+
+
 async def test_404_turns_the_webhook_off_with_a_notice(
     universe: Database, receiver: Receiver, alert_settings: Settings, http: httpx.AsyncClient
 ) -> None:

@@ -157,7 +157,10 @@ async def test_database_down_is_a_503_with_retry_after_in_the_error_format(
 
 
 async def test_database_down_on_a_page_is_a_friendly_503(dead_client: httpx.AsyncClient) -> None:
+    # A pilot's session cannot be read: the page shows a visitor's header, never a 500.
+    dead_client.cookies.set(SESSION_COOKIE, "a-pilot-s-session")
     response = await dead_client.get("/")
+    assert "Log in with EVE Online" in response.text
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["retry-after"] == "5"

@@ -34,6 +34,7 @@ from hangar_bay.accounts.sessions import (
     set_session_cookie,
 )
 from hangar_bay.accounts.sso import SsoClient, SsoFailure
+from hangar_bay.core.bodies import BodyRoute
 from hangar_bay.core.errors import error_body, wants_html
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.state import SessionDep, SettingsDep
@@ -42,7 +43,7 @@ from hangar_bay.web.router import error_page
 
 log = get_logger(__name__)
 
-router = APIRouter(prefix="/auth", tags=["auth"], include_in_schema=False)
+router = APIRouter(prefix="/auth", tags=["auth"], include_in_schema=False, route_class=BodyRoute)
 
 LOGIN_COOKIE = "hangar_login"
 LOGIN_SECONDS = 600

@@ -31,12 +31,13 @@ from hangar_bay.accounts.schemas import (
 from hangar_bay.alerts.service import get_settings as get_alert_settings
 from hangar_bay.contracts import caching, service
 from hangar_bay.contracts.schemas import Taxonomy
+from hangar_bay.core.bodies import BodyRoute
 from hangar_bay.core.params import repeated_problems
 from hangar_bay.core.state import CacheDep, SessionDep, SettingsDep
 from hangar_bay.web.error_pages import bad_path_id, path_id
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
-router = APIRouter(tags=["web"], include_in_schema=False)
+router = APIRouter(tags=["web"], include_in_schema=False, route_class=BodyRoute)
 M = TypeVar("M", bound=BaseModel)
 
 NOTICES = {

@@ -27,12 +27,13 @@ from hangar_bay.accounts.schemas import (
     WatchPatch,
 )
 from hangar_bay.contracts.schemas import MAX_ID
+from hangar_bay.core.bodies import BodyRoute
 from hangar_bay.core.errors import NotFound, Unauthorized
 from hangar_bay.core.openapi import ME_RESPONSES
 from hangar_bay.core.params import WholeNumber
 from hangar_bay.core.state import CacheDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES)
+router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES, route_class=BodyRoute)
 unsafe = [Depends(require_csrf)]
 RowId = Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID)]
 _PRIVATE = {"Cache-Control": "private, no-store"}

@@ -5,9 +5,12 @@ transaction, so any number of senders can run), posts them as one message to the
 user's webhook without following redirects, and records the outcome:
 
 * 2xx: ``sent`` (never posted again);
-* 429: due again after ``retry_after`` (body) or ``Retry-After``;
+* 429: due again after ``retry_after`` (body) or ``Retry-After``; Discord did not
+  refuse the message, so this uses up no attempt;
 * 5xx, timeout, connection error: due again after a doubling backoff; ``failed`` once
-  ``alerts_max_attempts`` posts were made;
+  ``alerts_max_attempts`` such posts were made;
+* either of the two, for a message written more than ``alerts_max_age_hours`` ago:
+  ``failed`` (the bound on a webhook that answers 429 for ever);
 * 401/404: the webhook is gone: delivery is turned off, the rows are ``failed`` and the
   pilot gets an in-app notice;
 * anything else (a redirect, another 4xx): ``failed``.
@@ -335,9 +338,14 @@ async def _send_one(
             assert response is not None
             wait = retry_after(response)
             await _finish(
-                session, ids, next_at=now + dt.timedelta(seconds=wait), error="429", now=now
+                session,
+                ids,
+                next_at=now + dt.timedelta(seconds=wait),
+                attempted=False,
+                error="429",
+                now=now,
             )
-            await _give_up_exhausted(session, ids, settings)
+            await _give_up_exhausted(session, ids, settings, now)
             result.retried += len(ids)
         elif outcome == "retry":
             attempts = await session.scalar(
@@ -352,7 +360,7 @@ async def _send_one(
                 now=now,
             )
             result.retried += len(ids)
-            await _give_up_exhausted(session, ids, settings)
+            await _give_up_exhausted(session, ids, settings, now)
         elif outcome == "gone":
             await _finish(session, ids, status="failed", error=f"HTTP {status_code}", now=now)
             await _disable(session, user_id, f"Discord answered {status_code} for the webhook")
@@ -363,11 +371,29 @@ async def _send_one(
             result.failed += len(ids)
 
 
-async def _give_up_exhausted(session: AsyncSession, ids: Sequence[int], settings: Settings) -> None:
+async def _give_up_exhausted(
+    session: AsyncSession, ids: Sequence[int], settings: Settings, now: dt.datetime
+) -> None:
+    """Fail the rows among ``ids`` that used up their attempts or outlived
+    ``alerts_max_age_hours`` (called after a post that did not deliver them)."""
     await session.execute(
         update(AlertOutbox)
-        .where(AlertOutbox.id.in_(list(ids)), AlertOutbox.attempts >= settings.alerts_max_attempts)
+        .where(
+            AlertOutbox.id.in_(list(ids)),
+            AlertOutbox.attempts >= settings.alerts_max_attempts,
+        )
         .values(status="failed")
+        .execution_options(synchronize_session=False)
+    )
+    oldest = now - dt.timedelta(hours=settings.alerts_max_age_hours)
+    await session.execute(
+        update(AlertOutbox)
+        .where(
+            AlertOutbox.id.in_(list(ids)),
+            AlertOutbox.status == "pending",
+            AlertOutbox.created_at < oldest,
+        )
+        .values(status="failed", last_error="expired")
         .execution_options(synchronize_session=False)
     )
 

@@ -31,6 +31,7 @@ from hangar_bay.accounts.schemas import SAFE_PATTERN, SAFE_TEXT
 from hangar_bay.alerts import discord, service
 from hangar_bay.alerts.service import MAX_PAGE_SIZE, NotificationPage, SettingsOut
 from hangar_bay.alerts.webhooks import WebhookUrlError, validate_webhook_url
+from hangar_bay.core.bodies import BodyRoute
 from hangar_bay.core.errors import BadRequest
 from hangar_bay.core.openapi import ME_RESPONSES
 from hangar_bay.core.params import OneValueEach, repeated_problems
@@ -41,8 +42,8 @@ from hangar_bay.web import format as fmt
 from hangar_bay.web.error_pages import bad_path_id, path_id
 from hangar_bay.web.router import HTML, error_page, render_bytes, templates
 
-router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES)
-pages = APIRouter(tags=["web"], include_in_schema=False)
+router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES, route_class=BodyRoute)
+pages = APIRouter(tags=["web"], include_in_schema=False, route_class=BodyRoute)
 
 
 class ReadRequest(BaseModel):

@@ -13,7 +13,7 @@ when a browser asks. The HTML itself comes from a renderer the app registers
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -119,6 +119,9 @@ _HTTP_CODES = {
     413: "payload_too_large",
     414: "uri_too_long",
     415: "unsupported_media_type",
+    # core.bodies.InvalidBody: a body refused while FastAPI reads it, fields named as
+    # in every other validation error.
+    422: "validation_error",
     429: "too_many_requests",
 }
 
@@ -218,6 +221,9 @@ def wants_html(scope: Scope, *, before_routing: bool = False) -> bool:
 
 
 HtmlRenderer = Callable[[int, str, list[str]], bytes]
+# An HTML error page as a visitor sees it -> the same page with the request's pilot in
+# its header, or None (a visitor, or a session that cannot be read). Never raises.
+PilotPage = Callable[[Scope, bytes], Awaitable[bytes | None]]
 _html_renderer: HtmlRenderer | None = None
 
 _TITLES = {
@@ -245,7 +251,10 @@ def _problems(detail: Any) -> list[str]:
         problems = []
         for item in detail:
             if isinstance(item, dict) and "loc" in item:
-                loc = [str(part) for part in item["loc"] if part not in ("query", "body", "path")]
+                # Only the leading location goes: a field may be called "query" itself.
+                loc = [str(part) for part in item["loc"]]
+                if loc and loc[0] in ("query", "body", "path", "form"):
+                    loc = loc[1:]
                 problems.append(f"{'.'.join(loc) or 'request'}: {item.get('msg', 'invalid')}")
             else:
                 problems.append(str(item))

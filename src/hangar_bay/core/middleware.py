@@ -5,7 +5,9 @@ the query string is 422 naming the parameter, the client's ``read``/``auth``/``w
 rate-limit budget); ``HEAD`` answered as a bodiless ``GET``; security headers on every
 answer; an unreachable database turned into the view's last good answer (marked stale)
 or a 503 with ``Retry-After``; any other unexpected error into a 500 carrying the
-request id; then the access log line and the HTTP metrics.
+request id; the request's pilot put into the header of an HTML error page (see
+:meth:`RequestContextMiddleware._pilot_error_page`); then the access log line and the
+HTTP metrics.
 
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming responses,
 background tasks and context variables behave normally, and so a request pays for one
@@ -26,6 +28,7 @@ from hangar_bay.core.errors import (
     ContentTooLarge,
     HangarError,
     InvalidInput,
+    PilotPage,
     UriTooLong,
     error_parts,
     internal_error_detail,
@@ -89,6 +92,12 @@ def security_headers(settings: Settings, *, docs: bool = False) -> list[tuple[by
     return headers
 
 
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        name == b"content-type" and value.startswith(b"text/html") for name, value in headers
+    )
+
+
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
@@ -144,8 +153,10 @@ class RequestContextMiddleware:
         metrics: Metrics,
         settings: Settings,
         limiter: RateLimiter,
+        pilot_page: PilotPage | None = None,
     ) -> None:
         self.app = app
+        self.pilot_page = pilot_page
         self.metrics = metrics
         self.limiter = limiter
         self.max_url = settings.max_url_length
@@ -182,6 +193,10 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         body_sent = False
+        # Off for the answers that must not touch the database: the edge's refusals and
+        # the database-unavailable 503 (the session could not be read anyway).
+        pilot_pages = self.pilot_page is not None and not is_head
+        held: list[Message] = []
 
         async def send_wrapped(message: Message) -> None:
             nonlocal status, response_started, body_sent
@@ -194,6 +209,15 @@ class RequestContextMiddleware:
                 if request.headers:
                     headers.extend(request.headers)
                 message = {**message, "headers": headers}
+                if pilot_pages and status >= 400 and _is_html(headers):
+                    held.append(message)  # sent with its body, once that is complete
+                    return
+            elif message["type"] == "http.response.body" and held:
+                held.append(message)
+                if not message.get("more_body", False):
+                    for part in await self._pilot_error_page(scope, held):
+                        await send(part)
+                return
             elif message["type"] == "http.response.body" and is_head:
                 if body_sent or message.get("more_body", False):
                     return
@@ -216,6 +240,7 @@ class RequestContextMiddleware:
         try:
             refusal = await self._edge(scope, request)
             if refusal is not None:
+                pilot_pages = False
                 await answer(
                     refusal.status_code, refusal.code, refusal.detail, list(refusal.headers.items())
                 )
@@ -223,6 +248,7 @@ class RequestContextMiddleware:
                 if not _says_length(scope) and method in _WITH_BODY:
                     sized = await _read_unsized_body(receive)
                     if sized is None:
+                        pilot_pages = False
                         await answer(413, ContentTooLarge.code, TOO_LARGE, [])
                         return
                     receive = sized
@@ -240,6 +266,7 @@ class RequestContextMiddleware:
                 )
                 self.metrics.database_unavailable.labels("stale" if served else "503").inc()
                 if not served:
+                    pilot_pages = False
                     await answer(
                         503,
                         "database_unavailable",
@@ -258,6 +285,34 @@ class RequestContextMiddleware:
             log_access(method, route, path, status, round(duration * 1000, 2))
             current_request.reset(state_token)
             reset_request_id(token)
+
+    async def _pilot_error_page(self, scope: Scope, held: list[Message]) -> list[Message]:
+        """An HTML error page (``held``: its start message, then its body) as the
+        request's pilot sees it: their name in the header, as on every other page, and
+        ``Cache-Control: private, no-store`` so no shared cache keeps it. The page as it
+        was for a visitor, or when the session cannot be read (the pilot then shows as
+        logged out). Pages are rendered, and anything cached, as a visitor sees them."""
+        start, parts = held[0], held[1:]
+        assert self.pilot_page is not None
+        body = b"".join(part.get("body", b"") for part in parts)
+        personal = await self.pilot_page(scope, body)
+        if personal is None:
+            return held
+        vary = [value for name, value in start["headers"] if name == b"vary"]
+        headers = [
+            (name, value)
+            for name, value in start["headers"]
+            if name not in (b"content-length", b"cache-control", b"vary")
+        ]
+        headers += [
+            (b"content-length", str(len(personal)).encode()),
+            (b"cache-control", b"private, no-store"),
+            (b"vary", b", ".join([*vary, b"Cookie"])),
+        ]
+        return [
+            {**start, "headers": headers},
+            {"type": "http.response.body", "body": personal, "more_body": False},
+        ]
 
     def _count(self, method: str, route: str, status: int, duration: float) -> None:
         # The labelled children are looked up once per (method, route, status): labels()

@@ -14,6 +14,10 @@ Every ``hangar-bay worker`` process
 
 Every task is idempotent and guarded: a region sweep takes the region's lock, an item
 batch only touches contracts still pending, and both write with upserts.
+
+A task that fails because the database is unreachable is reported in one warning line
+(``task_failed`` with ``reason: database_unavailable``, like every other background loop;
+:class:`DatabaseLossLog`) instead of taskiq's traceback; it still fails as before.
 """
 
 from __future__ import annotations
@@ -21,13 +25,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
+from taskiq import (
+    AsyncBroker,
+    AsyncTaskiqDecoratedTask,
+    TaskiqMessage,
+    TaskiqMiddleware,
+    TaskiqResult,
+)
 from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
@@ -38,7 +49,7 @@ from hangar_bay.alerts.runner import register_tasks as register_alert_tasks
 from hangar_bay.app import build_esi_client
 from hangar_bay.core.cache import ResilientCache, create_cache
 from hangar_bay.core.database import Database
-from hangar_bay.core.errors import log_failure
+from hangar_bay.core.errors import is_database_unavailable, log_failure
 from hangar_bay.core.logging import get_logger
 from hangar_bay.core.metrics import Metrics
 from hangar_bay.esi.errors import EsiError
@@ -91,6 +102,48 @@ def _ingestor() -> Ingestor:
     return CONTEXT.ingestor
 
 
+# taskiq's receiver logs every failed task with its traceback on this logger.
+TASKIQ_RECEIVER_LOGGER = "taskiq.receiver.receiver"
+
+
+class _DatabaseLossReported(logging.Filter):
+    """Drops the receiver's traceback for a task failed by a lost database:
+    :class:`DatabaseLossLog` reports it in one line (an outage repeats on every task,
+    and a lost connection's traceback says nothing an operator can act on)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        return failure is None or not is_database_unavailable(failure)
+
+
+class DatabaseLossLog(TaskiqMiddleware):
+    """Logs a task failed by an unreachable database as one warning line
+    (``task_failed``: ``task``, ``task_id``, ``args`` cut to 100 characters, ``error``)
+    through :func:`core.errors.log_failure`; the task still fails (its result is an
+    error and the message is acknowledged, as for any failure). Other failures keep
+    taskiq's traceback. Adding it to a broker also installs the filter that drops
+    taskiq's own line for those failures."""
+
+    def set_broker(self, broker: AsyncBroker) -> None:
+        super().set_broker(broker)
+        receiver_log = logging.getLogger(TASKIQ_RECEIVER_LOGGER)
+        if not any(isinstance(f, _DatabaseLossReported) for f in receiver_log.filters):
+            receiver_log.addFilter(_DatabaseLossReported())
+
+    def on_error(
+        self, message: TaskiqMessage, result: TaskiqResult[Any], exception: BaseException
+    ) -> None:
+        if is_database_unavailable(exception):
+            log_failure(
+                log,
+                "task_failed",
+                exception,
+                task=message.task_name,
+                task_id=message.task_id,
+                args=repr(message.args)[:100],
+            )
+
+
 def build_queues(settings: Settings) -> Queues:
     url = settings.cache_url
     prefix = settings.cache_prefix
@@ -103,15 +156,19 @@ def build_queues(settings: Settings) -> Queues:
     items_queue = f"{prefix}ingest:items"
 
     def stream(queue_name: str) -> AsyncBroker:
-        return RedisStreamBroker(
-            url,
-            queue_name=queue_name,
-            consumer_group_name="hangar-bay",
-            consumer_name=consumer,
-            consumer_id="0",
-            idle_timeout=idle_ms,
-            xread_count=1,
-        ).with_result_backend(results)
+        return (
+            RedisStreamBroker(
+                url,
+                queue_name=queue_name,
+                consumer_group_name="hangar-bay",
+                consumer_name=consumer,
+                consumer_id="0",
+                idle_timeout=idle_ms,
+                xread_count=1,
+            )
+            .with_result_backend(results)
+            .with_middlewares(DatabaseLossLog())
+        )
 
     regions = stream(region_queue)
     items = stream(items_queue)
