@@ -41,6 +41,7 @@ from hangar_bay.contracts.schemas import (
     Taxonomy,
 )
 from hangar_bay.market.flags import REASONS
+from hangar_bay.web import format as fmt
 from hangar_bay.web.router import browse_context, templates
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -264,7 +265,10 @@ def main() -> None:
         return
     envs = {"current": templates}
     if args.compare_templates:
-        envs["before"] = templates.overlay(loader=FileSystemLoader(args.compare_templates))
+        before = templates.overlay(loader=FileSystemLoader(args.compare_templates))
+        # Retired with web/rows.py; the templates of main before it still ask for it.
+        before.filters.setdefault("band", fmt.security_band)
+        envs["before"] = before
     for layout in args.layouts.split(","):
         for size in (int(s) for s in args.sizes.split(",")):
             ctx = context(size, layout)

@@ -49,6 +49,7 @@ from hangar_bay.market.router import DEFAULT_DAYS, MAX_DAYS
 from hangar_bay.models import utcnow
 from hangar_bay.web import format as fmt
 from hangar_bay.web.columns import LAYOUT_NAMES, columns_for, headers_for, layout_for
+from hangar_bay.web.rows import browse_rows, row_cells
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -72,7 +73,8 @@ templates.filters.update(
     number=fmt.number,
     plain=fmt.plain,
     sec=fmt.security_display,
-    band=fmt.security_band,
+    security_badge=fmt.security_badge,
+    discount_badge=fmt.discount_badge,
     timestamp=fmt.timestamp,
     type_label=fmt.contract_type_label,
     game_text=fmt.game_text,
@@ -231,6 +233,8 @@ def browse_context(
         "url": lambda **overrides: "/?" + filters.query_string(**overrides),
         "query": query,
         "headers": headers_for(filters, columns),
+        "cells": row_cells(columns),
+        "rows": browse_rows(page.items, query, now),
         "layout": layout,
         "layout_name": LAYOUT_NAMES[layout],
         "contract_types": CONTRACT_TYPES[:4],
