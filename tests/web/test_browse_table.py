@@ -268,9 +268,10 @@ def contracts() -> list[dict[str, Any]]:
     ]
 
 
-def results_table(layout: str) -> str:
+def results_table(layout: str, items: list[dict[str, Any]] | None = None) -> str:
+    """The ``<table class="results">`` of ``layout`` with ``items`` (default: contracts())."""
     filters = LAYOUTS[layout]
-    items = contracts()
+    items = contracts() if items is None else items
     page = ContractPage.model_validate(
         {
             "total": len(items),
@@ -343,3 +344,18 @@ def test_the_cells_say_what_the_contract_is() -> None:
     ]
     assert location[8] == "WH J100820"
     assert [row[10] for row in cells][10] == "expired"
+
+
+def test_an_unnamed_blueprint_is_named_by_its_type_not_none() -> None:
+    # A blueprint whose type ingestion has not named yet (the items' type join is outer).
+    unnamed = summary(
+        190_000_012,
+        ships=[],
+        ship_count=0,
+        price_per_ship=None,
+        is_ship_contract=False,
+        blueprints=[blueprint(None, copy=True, runs=3)],
+    )
+    table = results_table("ships", [unnamed])
+    assert f">Type {RIFTER_BP}</a>" in table
+    assert "None" not in table

@@ -34,7 +34,8 @@ class BrowseRow:
     def what(self) -> str:
         """The "Ship"/"Contract" cell's link text: the first ship line (with quantity and
         how many more ships), else the first blueprint, the courier's destination, the
-        title cut to 40 characters, or the type and id."""
+        title cut to 40 characters, or the type and id. An unnamed item type reads
+        "Type 587"."""
         c = self.c
         if c.ships:
             first = c.ships[0]
@@ -46,7 +47,9 @@ class BrowseRow:
                 label += f" +{more} ship{'s' if more > 1 else ''}"
             return label
         if c.blueprints:
-            return str(c.blueprints[0].name)
+            # Named like a ship line while ingestion has not named its type yet.
+            first_bp = c.blueprints[0]
+            return first_bp.name or f"Type {first_bp.type_id}"
         if c.type == "courier":
             if c.end_system_name:
                 return f"Courier to {c.end_system_name}"
