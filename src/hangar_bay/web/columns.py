@@ -1,9 +1,10 @@
 """The browse table's columns, per contract type: one definition per column, one list per tab.
 
-A column names the cell it renders (a branch of the ``cell`` macro in
-``templates/_cells.html``), its header and, when sortable, the sort field and the
-direction of a first click. Adding a column to every tab is one :class:`Column` here,
-one branch in that macro, and its name in the lists below.
+A column names the cell it renders (a branch of the row loop in
+``templates/browse.html``, which takes its values from ``rows.BrowseRow``), its header
+and, when sortable, the sort field and the direction of a first click. Adding a column
+to every tab is one :class:`Column` here, one branch in that loop, and its name in the
+lists below.
 """
 
 from __future__ import annotations

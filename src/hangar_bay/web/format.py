@@ -1,4 +1,5 @@
-"""Jinja filters: ISK amounts, security status and durations the way pilots read them."""
+"""Jinja filters and the browse rows' formatting: ISK amounts, security status, discount
+badges and durations the way pilots read them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import html
 import math
 import re
+from typing import NamedTuple
 
 from hangar_bay.contracts.query import HIGH_SEC, WORMHOLE_SYSTEMS
 from hangar_bay.ingest.universe import STRUCTURE_MIN_ID
@@ -62,6 +64,40 @@ def security_band(value: float | None, system_id: int | None = None) -> str:
     return "low" if value > 0.0 else "null"
 
 
+class SecurityBadge(NamedTuple):
+    """A system's security as the pages show it: ``<span class="sec sec-{band}"
+    title="Security status {status}">{label}</span>`` (templates/_macros.html)."""
+
+    band: str  # security_band's: high, low, null, wormhole or unknown (the CSS colour)
+    status: str  # the stored status as is ("0.9459"), or "unknown"
+    label: str  # one decimal as in the game ("0.9"), "WH" in J-space, "?" unknown
+
+
+def security_badge(value: float | None, system_id: int | None = None) -> SecurityBadge:
+    """``value``: security status (-1.0 to 1.0) or None when unknown (player structures)."""
+    band = security_band(value, system_id)
+    label = "WH" if band == "wormhole" else security_display(value)
+    return SecurityBadge(band, "unknown" if value is None else str(value), label)
+
+
+class DiscountBadge(NamedTuple):
+    """A discount as a badge: ``<span class="badge {kind}">{text}</span>``; the text says
+    the direction, the colour (kind: below, above, at) only helps."""
+
+    kind: str
+    text: str
+
+
+def discount_badge(discount: float) -> DiscountBadge:
+    """``discount``: (value - price) / value, so 0.25 is "25% below value"; within half a
+    percent either way reads "at value"."""
+    if discount >= 0.005:
+        return DiscountBadge("below", f"{round(discount * 100)}% below value")
+    if discount <= -0.005:
+        return DiscountBadge("above", f"{round(-discount * 100)}% above value")
+    return DiscountBadge("at", "at value")
+
+
 def duration(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 60:
@@ -110,6 +146,15 @@ def game_text(value: str | None) -> str:
     if not value:
         return ""
     return " ".join(_MARKUP.sub("", html.unescape(value)).split())
+
+
+def shorten(text: str, length: int, leeway: int = 5) -> str:
+    """``text`` cut to at most ``length`` characters at a word boundary, with "..."; text
+    up to ``leeway`` characters longer is left whole. Jinja's ``truncate`` filter with its
+    default policy, which the browse table used before it was computed in Python."""
+    if len(text) <= length + leeway:
+        return text
+    return text[: length - 3].rsplit(" ", 1)[0] + "..."
 
 
 def structure_id(location_id: int | None) -> bool:

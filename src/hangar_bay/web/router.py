@@ -7,7 +7,9 @@ string, so every view is a plain GET URL. Bad input gets a friendly HTML page (4
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ from hangar_bay.market.router import DEFAULT_DAYS, MAX_DAYS
 from hangar_bay.models import utcnow
 from hangar_bay.web import format as fmt
 from hangar_bay.web.columns import LAYOUT_NAMES, columns_for, headers_for, layout_for
+from hangar_bay.web.rows import browse_rows, row_cells
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -70,7 +73,8 @@ templates.filters.update(
     number=fmt.number,
     plain=fmt.plain,
     sec=fmt.security_display,
-    band=fmt.security_band,
+    security_badge=fmt.security_badge,
+    discount_badge=fmt.discount_badge,
     timestamp=fmt.timestamp,
     type_label=fmt.contract_type_label,
     game_text=fmt.game_text,
@@ -182,6 +186,76 @@ async def _hidden_unknown(
     return sum(counts.get(t, 0) for t in wanted)
 
 
+def browse_context(
+    filters: ContractFilters,
+    page: ContractPage,
+    *,
+    taxonomy: Taxonomy,
+    regions: list[RegionOption],
+    freshness: list[RegionFreshness],
+    now: dt.datetime,
+    ingestion_off: bool,
+    unknown_hidden: int = 0,
+    type_names: Mapping[int, str] | None = None,
+    group_names: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """What ``browse.html`` is rendered with: the view ``filters``, its ``page`` of
+    summaries and the form's lists, as a visitor sees them at ``now`` (UTC; relative
+    times are computed against it). ``type_names`` and ``group_names`` name the filtered
+    type and group ids the taxonomy does not list (no live contract offers them).
+
+    Apart from the route so the page can be rendered without a database (tests, bench).
+    """
+    type_names = type_names or {}
+    group_names = group_names or {}
+    query = filters.query_string()
+    listed_types = {t.type_id for g in taxonomy.groups for t in g.types}
+    listed_groups = {g.group_id for g in taxonomy.groups}
+    columns = columns_for(filters)
+    layout = layout_for(filters)
+    complete = [r.last_complete_at for r in freshness if r.last_complete_at]
+    shown_freshness = (
+        [r for r in freshness if r.region_id in filters.region_id]
+        if filters.region_id
+        else freshness
+    )
+    return {
+        "f": filters,
+        "page": page,
+        "taxonomy": taxonomy,
+        "regions": regions,
+        "freshness": shown_freshness,
+        "newest_sweep": max(complete) if complete else None,
+        "oldest_sweep": min(complete) if complete else None,
+        "now": now,
+        "ago": lambda moment: fmt.ago(moment, now),
+        "time_left": lambda moment: fmt.time_left(moment, now),
+        "url": lambda **overrides: "/?" + filters.query_string(**overrides),
+        "query": query,
+        "headers": headers_for(filters, columns),
+        "cells": row_cells(columns),
+        "rows": browse_rows(page.items, query, now),
+        "layout": layout,
+        "layout_name": LAYOUT_NAMES[layout],
+        "contract_types": CONTRACT_TYPES[:4],
+        "security_labels": SECURITY_LABELS,
+        "has_data": bool(freshness) or page.total > 0,
+        "ingestion_off": ingestion_off,
+        "unknown_hidden": unknown_hidden,
+        "active_filters": _active_filters(filters),
+        "type_names": [type_names.get(t, f"type {t}") for t in filters.type_id],
+        "group_names": [group_names.get(g, f"group {g}") for g in filters.group_id],
+        "extra_types": [
+            (t, type_names.get(t, f"Type {t}")) for t in filters.type_id if t not in listed_types
+        ],
+        "extra_groups": [
+            (g, group_names.get(g, f"Group {g}"))
+            for g in filters.group_id
+            if g not in listed_groups
+        ],
+    }
+
+
 @router.get("/")
 async def browse(request: Request) -> Response:
     # The state straight from the request, not as dependencies: FastAPI's dependency
@@ -212,54 +286,21 @@ async def browse(request: Request) -> Response:
         type_names = await service.type_names(session, filters.type_id)
         group_names = await service.group_names(session, filters.group_id)
     page = ContractPage.model_validate_json(body)
-    query = filters.query_string()
-    listed_types = {t.type_id for g in taxonomy.groups for t in g.types}
-    listed_groups = {g.group_id for g in taxonomy.groups}
-    columns = columns_for(filters)
-    layout = layout_for(filters)
-    now = utcnow()
-    complete = [r.last_complete_at for r in freshness if r.last_complete_at]
-    shown_freshness = (
-        [r for r in freshness if r.region_id in filters.region_id]
-        if filters.region_id
-        else freshness
+    context = browse_context(
+        filters,
+        page,
+        taxonomy=taxonomy,
+        regions=regions,
+        freshness=freshness,
+        now=utcnow(),
+        ingestion_off=fmt.ingestion_off(settings),
+        unknown_hidden=unknown_hidden,
+        type_names=type_names,
+        group_names=group_names,
     )
-    context = {
-        "f": filters,
-        "page": page,
-        "taxonomy": taxonomy,
-        "regions": regions,
-        "freshness": shown_freshness,
-        "newest_sweep": max(complete) if complete else None,
-        "oldest_sweep": min(complete) if complete else None,
-        "now": now,
-        "ago": lambda moment: fmt.ago(moment, now),
-        "time_left": lambda moment: fmt.time_left(moment, now),
-        "url": lambda **overrides: "/?" + filters.query_string(**overrides),
-        "query": query,
-        "headers": headers_for(filters, columns),
-        "layout": layout,
-        "layout_name": LAYOUT_NAMES[layout],
-        "contract_types": CONTRACT_TYPES[:4],
-        "security_labels": SECURITY_LABELS,
-        "has_data": bool(freshness) or page.total > 0,
-        "ingestion_off": fmt.ingestion_off(settings),
-        "unknown_hidden": unknown_hidden,
-        "active_filters": _active_filters(filters),
-        "type_names": [type_names.get(t, f"type {t}") for t in filters.type_id],
-        "group_names": [group_names.get(g, f"group {g}") for g in filters.group_id],
-        "extra_types": [
-            (t, type_names.get(t, f"Type {t}")) for t in filters.type_id if t not in listed_types
-        ],
-        "extra_groups": [
-            (g, group_names.get(g, f"Group {g}"))
-            for g in filters.group_id
-            if g not in listed_groups
-        ],
-    }
     # Rendered as if asked with the canonical query: the page is shared by every URL
     # with the same filters, and its login links must not carry one visitor's extras.
-    html = render_bytes(_as_if(request, query), "browse.html", context)
+    html = render_bytes(_as_if(request, context["query"]), "browse.html", context)
     etag = etag_for(html)
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
