@@ -15,18 +15,23 @@ from tests.contracts.factories import AUTOCANNON, DRAKE, DRAKE_BP, RIFTER, RIFTE
 
 
 async def _ids(database: Database, f: ContractFilters, now: dt.datetime) -> list[int]:
+    """The ids of ``f``'s page at ``now``, checked against the view's count then."""
     async with database.read() as session:
         page = await listing.list_page(session, f, now=now)
-    return [summary["contract_id"] for summary in page["items"]]
+    ids = [summary["contract_id"] for summary in page["items"]]
+    if f.page == 1 and page["total"] <= f.size:
+        assert page["total"] == len(ids), "the count and the page disagree"
+    return ids
 
 
-async def test_a_kept_statement_answers_for_the_moment_it_runs(universe: Database) -> None:
+async def test_kept_statements_answer_for_the_moment_they_run(universe: Database) -> None:
     soon = await make(universe, items=[Item(RIFTER)], expires_in=dt.timedelta(minutes=30))
     later = await make(universe, items=[Item(RIFTER)], expires_in=dt.timedelta(days=3))
     f = ContractFilters(sort="date_expired")
     now = utcnow()
     assert await _ids(universe, f, now) == [soon.contract_id, later.contract_id]
-    # An hour on, the same view (its statement now kept) no longer lists the expired one.
+    # An hour on, the same view (its page and count statements now kept) no longer lists
+    # or counts the expired one.
     assert await _ids(universe, f, now + dt.timedelta(hours=1)) == [later.contract_id]
     assert await _ids(universe, f, now + dt.timedelta(days=4)) == []
 
@@ -54,7 +59,7 @@ async def test_the_kept_statements_are_bounded(
     universe: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await make(universe, items=[Item(RIFTER)], price=1_000_000.0)
-    monkeypatch.setattr(listing, "PAGE_STATEMENTS_KEPT", 3)
+    monkeypatch.setattr(listing._PAGE_STATEMENTS, "size", 3)
     now = utcnow()
     for price in range(10):
         assert await _ids(universe, ContractFilters(max_price=2_000_000 + price), now)

@@ -13,8 +13,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.contracts import caching
-from hangar_bay.contracts.listing import count_by_type
-from hangar_bay.contracts.query import filter_conditions
+from hangar_bay.contracts.listing import view_counts
 from hangar_bay.contracts.schemas import ContractFilters
 from hangar_bay.core.cache import ResilientCache
 from hangar_bay.models import utcnow
@@ -51,7 +50,7 @@ async def totals(
         counts = _decode(raw)
         if counts is None:
             conn = conn or await session.connection()
-            counts = await count_by_type(conn, filter_conditions(f, now))
+            counts = await view_counts(conn, f, now)
             await caching.write_counts(cache, f, gen, counts)
         out.append(_total(f, counts))
     return out

@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.contracts.http import etag_for, pack, unpack
 from hangar_bay.contracts.listing import (
-    count_by_type,
     group_type_ids,
     list_page,
+    view_counts,
 )
-from hangar_bay.contracts.query import filter_conditions
 from hangar_bay.contracts.schemas import (
     ContractFilters,
 )
@@ -183,7 +182,7 @@ async def cached_counts(
     group_types = None
     if f.group_id:
         group_types = await group_type_ids(session, f.group_id)
-    counts = await count_by_type(conn, filter_conditions(f, utcnow(), group_types=group_types))
+    counts = await view_counts(conn, f, utcnow(), group_types=group_types)
     await write_counts(cache, f, gen, counts)
     return counts
 
@@ -265,7 +264,7 @@ async def warm_counts(database: Database, cache: Cache) -> None:
         now = utcnow()
         async with database.session() as session:
             conn = await session.connection()
-            computed = [(f, await count_by_type(conn, filter_conditions(f, now))) for f in missing]
+            computed = [(f, await view_counts(conn, f, now)) for f in missing]
     except Exception as exc:  # the sweep that calls this has finished its own work
         log.warning("counts_not_warmed", reason="database", error=str(exc))
         return

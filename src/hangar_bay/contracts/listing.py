@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Text, func, or_, select
+from sqlalchemy import Select, Text, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -191,56 +191,96 @@ async def group_type_ids(session: AsyncSession, group_ids: Sequence[int]) -> lis
     return [type_id for (type_id,) in rows]
 
 
-async def count_by_type(
-    conn: AsyncConnection, conds: Sequence[ColumnElement[bool]]
+AnySelect = Select[*tuple[Any, ...]]
+
+
+class _KeptStatements:
+    """Statements by view, built once and run again at every later miss.
+
+    The first miss of a view builds its statement; every later one (one per sweep for
+    a popular view) runs it again. Building one and deriving SQLAlchemy's cache key from
+    it cost a miss ~0.3-0.6 ms; a kept statement has its key already (statements
+    memoise it). The clock is a parameter (``now``), so a kept statement never goes
+    stale. A page statement takes ~45 KiB with its key, so only the most recently used
+    ``size`` are kept (~6 MiB a process for 128).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._by_view: OrderedDict[tuple[str, tuple[int, ...]], AnySelect] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._by_view)
+
+    def get(
+        self, view: str, group_types: Sequence[int] | None, build: Callable[[], AnySelect]
+    ) -> AnySelect:
+        """The statement kept for ``view`` (a filters key) and a ship class's type ids,
+        or ``build()`` kept for them."""
+        key = (view, tuple(group_types or ()))
+        stmt = self._by_view.get(key)
+        if stmt is not None:
+            self._by_view.move_to_end(key)
+            return stmt
+        stmt = self._by_view[key] = build()
+        while len(self._by_view) > self.size:
+            self._by_view.popitem(last=False)
+        return stmt
+
+
+_PAGE_STATEMENTS = _KeptStatements(128)
+_COUNT_STATEMENTS = _KeptStatements(128)
+
+
+async def view_counts(
+    conn: AsyncConnection,
+    f: ContractFilters,
+    now: dt.datetime,
+    *,
+    group_types: Sequence[int] | None = None,
 ) -> dict[str, int]:
-    counted = await conn.execute(
-        select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
-    )
+    """The live contracts of ``f``'s view at ``now`` (UTC), per contract type: every
+    filter but ``contract_type``, so one count serves the view's tabs (and its pages
+    and sorts). ``group_types``: ``f.group_id``'s type ids when the caller resolved
+    them. Every type of :data:`CONTRACT_TYPES` but ``unknown`` is present, 0 or more."""
+
+    def build() -> AnySelect:
+        conds = filter_conditions(f, NOW, group_types=group_types)
+        return select(Contract.type, func.count()).where(*conds).group_by(Contract.type)
+
+    stmt = _COUNT_STATEMENTS.get(f.counts_key(), group_types, build)
     counts: dict[str, int] = dict.fromkeys(CONTRACT_TYPES[:4], 0)
-    for contract_type, count in counted:
+    for contract_type, count in await conn.execute(stmt, {"now": now}):
         counts[contract_type] = count
     return counts
 
 
-# Page statements, by view (the filters and a ship class's type ids): the first miss of
-# a view builds its statement, every later one (one per sweep for a popular view) runs it
-# again. Building it and deriving SQLAlchemy's cache key from it cost a miss ~0.3-0.6 ms;
-# a kept statement has its key already (statements memoise it). Each takes ~45 KiB with
-# its key, so the most recently used 128 are kept (~6 MiB a process).
-_PAGE_STATEMENTS: OrderedDict[tuple[str, tuple[int, ...]], Select[Any]] = OrderedDict()
-PAGE_STATEMENTS_KEPT = 128
-
-
-def _page_statement(f: ContractFilters, group_types: Sequence[int] | None) -> Select[Any]:
+def _page_statement(f: ContractFilters, group_types: Sequence[int] | None) -> AnySelect:
     """The statement of ``f``'s page: its summary rows in order, ``now`` a parameter."""
-    key = (f.cache_key(), tuple(group_types or ()))
-    stmt = _PAGE_STATEMENTS.get(key)
-    if stmt is not None:
-        _PAGE_STATEMENTS.move_to_end(key)
-        return stmt
-    page_conds = filter_conditions(f, NOW, group_types=group_types)
-    if f.contract_type:
-        page_conds.append(Contract.type.in_(f.contract_type))
-    # The sort runs over the narrow key only; the page's rows are then joined to their
-    # columns and names. Sorting whole rows (search_text is wide) costs more than the
-    # filters.
-    order = sort_order(f)
-    key_stmt = select(Contract.contract_id)
-    if f.sort_field in ROUTE_SORTS:
-        key_stmt = with_route(key_stmt)
-    keys = (
-        key_stmt.where(*page_conds)
-        .order_by(*order)
-        .offset((f.page - 1) * f.size)
-        .limit(f.size)
-        .subquery("page_keys")
-    )
-    stmt = _SUMMARY_SELECT.join(keys, keys.c.contract_id == Contract.contract_id).order_by(*order)
-    _PAGE_STATEMENTS[key] = stmt
-    while len(_PAGE_STATEMENTS) > PAGE_STATEMENTS_KEPT:
-        _PAGE_STATEMENTS.popitem(last=False)
-    return stmt
+
+    def build() -> AnySelect:
+        page_conds = filter_conditions(f, NOW, group_types=group_types)
+        if f.contract_type:
+            page_conds.append(Contract.type.in_(f.contract_type))
+        # The sort runs over the narrow key only; the page's rows are then joined to
+        # their columns and names. Sorting whole rows (search_text is wide) costs more
+        # than the filters.
+        order = sort_order(f)
+        key_stmt = select(Contract.contract_id)
+        if f.sort_field in ROUTE_SORTS:
+            key_stmt = with_route(key_stmt)
+        keys = (
+            key_stmt.where(*page_conds)
+            .order_by(*order)
+            .offset((f.page - 1) * f.size)
+            .limit(f.size)
+            .subquery("page_keys")
+        )
+        return _SUMMARY_SELECT.join(keys, keys.c.contract_id == Contract.contract_id).order_by(
+            *order
+        )
+
+    return _PAGE_STATEMENTS.get(f.cache_key(), group_types, build)
 
 
 async def list_page(
@@ -259,7 +299,7 @@ async def list_page(
     conn = await session.connection()
     group_types = await group_type_ids(session, f.group_id) if f.group_id else None
     if counts is None:
-        counts = await count_by_type(conn, filter_conditions(f, now, group_types=group_types))
+        counts = await view_counts(conn, f, now, group_types=group_types)
     else:
         counts = dict(counts)
     wanted: list[str] = list(f.contract_type) or list(counts)
