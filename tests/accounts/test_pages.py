@@ -309,9 +309,8 @@ async def test_a_field_or_token_sent_twice_is_refused(
     assert (await client.get("/api/v1/me/searches")).json()["items"] == []
 
 
-async def test_every_me_form_says_which_field_was_sent_twice(
-    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
-) -> None:
+async def _a_search_and_an_entry(client: httpx.AsyncClient, pilot: LoggedIn) -> tuple[int, int]:
+    """The ids of a saved search and a watchlist entry of ``pilot``'s, made through the API."""
     search = await client.post(
         "/api/v1/me/searches",
         json={"name": "Drakes", "query": f"type_id={DRAKE}"},
@@ -320,7 +319,13 @@ async def test_every_me_form_says_which_field_was_sent_twice(
     entry = await client.post(
         "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
     )
-    search_id, entry_id = search.json()["id"], entry.json()["id"]
+    return search.json()["id"], entry.json()["id"]
+
+
+async def test_every_me_form_says_which_field_was_sent_twice(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    search_id, entry_id = await _a_search_and_an_entry(client, pilot)
     cases: list[tuple[str, list[tuple[str, str]], str]] = [
         (f"/me/searches/{search_id}/rename", [("name", "a"), ("name", "b")], "name"),
         (f"/me/searches/{search_id}/alerts", [("alerts", "true"), ("alerts", "true")], "alerts"),
@@ -557,15 +562,7 @@ async def test_an_error_page_whose_session_cannot_be_read_shows_a_visitor(
 async def test_form_fields_that_are_not_utf8_are_a_422_naming_them(
     client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
 ) -> None:
-    search = await client.post(
-        "/api/v1/me/searches",
-        json={"name": "Drakes", "query": f"type_id={DRAKE}"},
-        headers=pilot.headers,
-    )
-    entry = await client.post(
-        "/api/v1/me/watchlist", json={"type_id": RIFTER}, headers=pilot.headers
-    )
-    search_id, entry_id = search.json()["id"], entry.json()["id"]
+    search_id, entry_id = await _a_search_and_an_entry(client, pilot)
     token = "csrf_token=" + pilot.csrf_token
     cases = [
         ("/me/searches", "name=%FF%FE&query=", "name"),
