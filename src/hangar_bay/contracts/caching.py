@@ -7,7 +7,8 @@ ARCHITECTURE.md, "From ESI to the page".
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -187,6 +188,17 @@ async def cached_counts(
     return counts
 
 
+def ttl_until_expiry(expiries: Iterable[dt.datetime], cap: float) -> float:
+    """How long (seconds) a cached list of contracts expiring at ``expiries`` (UTC) may
+    be served: ``cap`` at most, and never past the first expiry, after which the list
+    would show a contract that is no longer live (and a page after it would skip one).
+    A contract expiring is no sweep, so no new generation would replace the entry."""
+    first = min(expiries, default=None)
+    if first is None:
+        return cap
+    return max(0.001, min(cap, (first - utcnow()).total_seconds()))
+
+
 async def _store_list(
     cache: Cache, f: ContractFilters, gen: int, page: dict[str, Any], counted: bool
 ) -> tuple[str, bytes]:
@@ -194,7 +206,8 @@ async def _store_list(
     body = orjson.dumps(page)
     etag = etag_for(body)
     counts = [_counts_entry(f, gen, page["counts"])] if counted else []
-    await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=LIST_TTL, also=counts)
+    ttl = ttl_until_expiry((item["date_expired"] for item in page["items"]), LIST_TTL)
+    await write_entry(cache, list_cache_key(f), gen, etag, body, ttl=ttl, also=counts)
     return etag, body
 
 

@@ -26,6 +26,14 @@ log = get_logger(__name__)
 DETAIL_TTL = caching.LIST_TTL
 
 
+def detail_ttl(detail: ContractDetail, cap: float) -> float:
+    """How long (seconds) ``detail`` may be served from the cache: ``cap`` at most, and an
+    outstanding contract's copy not past its expiry, when its status changes."""
+    if detail.status != "outstanding":
+        return cap
+    return caching.ttl_until_expiry([detail.date_expired], cap)
+
+
 def detail_cache_key(contract_id: int) -> str:
     # v4: the type-aware fields (current_bid for every auction, the destination, jumps)
     # and the value fields.
@@ -45,7 +53,9 @@ async def _load(
     # orjson, like the list, so both endpoints write timestamps the same way.
     body = orjson.dumps(detail.model_dump())
     etag = etag_for(body)
-    await caching.write_entry(cache, detail_cache_key(contract_id), gen, etag, body, ttl=DETAIL_TTL)
+    await caching.write_entry(
+        cache, detail_cache_key(contract_id), gen, etag, body, ttl=detail_ttl(detail, DETAIL_TTL)
+    )
     return detail, (etag, body)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar_bay.accounts import fragments as account
 from hangar_bay.contracts import caching, listing, service
-from hangar_bay.contracts.detail import detail_cache_key, detail_model
+from hangar_bay.contracts.detail import detail_cache_key, detail_model, detail_ttl
 from hangar_bay.contracts.http import (
     DETAIL_MAX_AGE,
     LIST_MAX_AGE,
@@ -304,7 +304,9 @@ async def browse(request: Request) -> Response:
     etag = etag_for(html)
     # Stamped with the generation the list was computed for (a sweep may have finished
     # in between: then the entry is stale at once and the next request renders again).
-    await caching.write_entry(cache, page_key, gen, etag, html, ttl=LIST_MAX_AGE)
+    # Not past the first expiry of a contract it lists (see caching.ttl_until_expiry).
+    ttl = caching.ttl_until_expiry((item.date_expired for item in page.items), LIST_MAX_AGE)
+    await caching.write_entry(cache, page_key, gen, etag, html, ttl=ttl)
     # The pilot's header and "Save this search" go in after the page cache.
     return await account.browse_response(
         templates, request, filters, etag, html, media_type=HTML, max_age=LIST_MAX_AGE
@@ -380,7 +382,8 @@ async def contract_page(request: Request, contract_id: str) -> Response:
             )
         if page is None:
             page = _render_contract(_as_if(request, back_query), detail, back)
-            await caching.write_entry(cache, page_key, gen, *page, ttl=DETAIL_MAX_AGE)
+            ttl = detail_ttl(detail, DETAIL_MAX_AGE)
+            await caching.write_entry(cache, page_key, gen, *page, ttl=ttl)
     etag, html = page
     return account.shared_page_response(
         templates,
