@@ -142,6 +142,44 @@ async def test_api_errors_stay_json_even_for_a_browser(client: httpx.AsyncClient
     assert invalid.json()["detail"][0]["loc"] == ["query", "size"]
 
 
+def _uncacheable_page(response: httpx.Response) -> None:
+    """An HTML error page no shared cache keeps, and one keyed by cookie if kept."""
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "no-store"
+    assert [part.strip() for part in response.headers["vary"].split(",")].count("Cookie") == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/contracts/9223372036854775807", 404),  # a page route's own error page
+        ("/contracts/abc", 422),  # a page's bad path id
+        ("/?size=999", 422),  # a page's validation error
+        ("/no/such/page", 404),  # the 404 handler's page, for a browser
+        ("/?q=%00", 422),  # the edge's refusal
+    ],
+)
+async def test_a_visitor_s_error_page_is_not_cacheable_and_varies_by_cookie(
+    client: httpx.AsyncClient, seeded: Database, path: str, status: int
+) -> None:
+    response = await client.get(path, headers=BROWSER)
+    assert response.status_code == status
+    _uncacheable_page(response)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/contracts/9223372036854775807", "/api/v1/contracts?size=999", "/no/such/thing"],
+)
+async def test_json_errors_are_not_cacheable(
+    client: httpx.AsyncClient, seeded: Database, path: str
+) -> None:
+    response = await client.get(path)
+    assert response.status_code in (404, 422)
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+
+
 # --- fault 4: the database down ---------------------------------------------------------
 
 
@@ -151,6 +189,7 @@ async def test_database_down_is_a_503_with_retry_after_in_the_error_format(
     response = await dead_client.get("/api/v1/contracts")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+    assert response.headers["cache-control"] == "no-store"
     assert response.json()["error"] == "database_unavailable"
     detail = await dead_client.get("/api/v1/contracts/190000001")
     assert detail.status_code == 503
@@ -165,9 +204,10 @@ async def test_database_down_on_a_page_is_a_friendly_503(dead_client: httpx.Asyn
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["retry-after"] == "5"
     assert "briefly unavailable" in response.text
+    _uncacheable_page(response)
     contract = await dead_client.get("/contracts/190000001")
     assert contract.status_code == 503
-    assert contract.headers["content-type"].startswith("text/html")
+    _uncacheable_page(contract)
 
 
 async def test_last_good_answer_is_served_stale_while_the_database_is_down(
@@ -194,6 +234,8 @@ async def test_last_good_answer_is_served_stale_while_the_database_is_down(
             assert "A Rifter" in page.text
             assert "database is briefly unreachable" in page.text
             assert page.headers["warning"].startswith("110")
+            # A stale copy is a 200 with its own caching headers, not an error's.
+            assert page.headers["cache-control"] == api.headers["cache-control"] == "no-cache"
             # A view nobody asked for before has nothing to fall back on.
             other = await http.get("/api/v1/contracts?sort=-price")
             assert other.status_code == 503
