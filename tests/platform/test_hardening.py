@@ -98,6 +98,85 @@ async def test_control_characters_on_a_page_are_a_friendly_html_page(
     assert "\x00" not in response.text
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["%FF%FE", "%FF", "caf%C3", "%C3%28", "%C0%AF", "%ED%A0%80", "rifter%80", "%F4%90%80%80"],
+)
+@pytest.mark.parametrize(
+    "path", ["/api/v1/contracts", "/api/v1/contracts.csv", "/feeds/contracts.atom"]
+)
+async def test_bytes_that_are_not_utf8_are_a_422_naming_the_parameter(
+    client: httpx.AsyncClient, seeded: Database, path: str, value: str
+) -> None:
+    # Not decoded to U+FFFD and searched for: refused, naming the parameter.
+    response = await client.get(f"{path}?sort=price&q={value}")
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert [item["loc"] for item in body["detail"]] == [["query", "q"]]
+    assert "not valid UTF-8" in body["detail"][0]["msg"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_parameter_name_that_is_not_utf8_is_refused_too(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    response = await client.get("/api/v1/contracts?n%FFte=1&sort=price&x=%E9t%E9")
+    assert response.status_code == 422
+    names = [item["loc"][1] for item in response.json()["detail"]]
+    assert names == ["n\ufffdte", "x"]
+
+
+async def test_bytes_that_are_not_utf8_on_a_page_are_a_friendly_html_page(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    response = await client.get("/?q=%FF%FE")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "q: Value must be UTF-8 text" in response.text
+    assert "\ufffd" not in response.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=caf%C3%A9",  # é
+        "q=%D0%A0%D0%B8%D1%84%D1%82%D0%B5%D1%80",  # Рифтер
+        "q=%E2%98%83+%F0%9F%9A%80",  # ☃ and a four-byte rocket
+        "q=A+%52ifter",  # an escaped ASCII byte
+    ],
+)
+async def test_valid_utf8_still_searches(
+    client: httpx.AsyncClient, seeded: Database, query: str
+) -> None:
+    api = await client.get(f"/api/v1/contracts?{query}")
+    assert api.status_code == 200, api.text
+    page = await client.get(f"/?{query}")
+    assert page.status_code == 200
+    feed = await client.get(f"/feeds/contracts.atom?{query}")
+    assert feed.status_code == 200
+
+
+async def test_a_utf8_search_finds_its_contract(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await seed_universe(database)
+    await add(database, build_contract(title="Café Рифтер", items=[Item(RIFTER)], price=5e6))
+    found = await client.get("/api/v1/contracts?q=caf%C3%A9+%D0%A0%D0%B8%D1%84")
+    assert found.status_code == 200
+    assert found.json()["total"] == 1
+
+
+def test_the_utf8_guard_reads_raw_bytes_and_escapes_alike() -> None:
+    from hangar_bay.core.text import invalid_utf8_fields
+
+    assert invalid_utf8_fields(b"q=rifter&sort=price&x=%41%7E") == []
+    assert invalid_utf8_fields("q=café&r=Рифтер".encode()) == []
+    assert invalid_utf8_fields(b"q=caf\xe9") == ["q"]  # Latin-1 sent raw
+    assert invalid_utf8_fields(b"q=caf%C3\xa9") == []  # half escaped, half raw: still é
+    assert invalid_utf8_fields(b"a=%FF&a=%FE&%FF%01=1") == ["a", "\ufffd?"]
+
+
 async def test_safe_text_types_refuse_controls_in_models() -> None:
     from pydantic import BaseModel, ValidationError
 

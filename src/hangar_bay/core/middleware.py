@@ -1,14 +1,14 @@
 """Plain ASGI middleware: the request's one pass through the edge.
 
-In order: request id; the edge defences (a URL too long is 414, a control character in
-the query string is 422 naming the parameter, the client's ``read``/``auth``/``write``
-rate-limit budget); ``HEAD`` answered as a bodiless ``GET``; security headers on every
-answer; an unreachable database turned into the view's last good answer (marked stale)
-or a 503 with ``Retry-After``; any other unexpected error into a 500 carrying the
-request id; every error answer (4xx/5xx) made ``Cache-Control: no-store`` and, for an
-HTML page, ``Vary: Cookie``; the request's pilot put into the header of an HTML error
-page (see :meth:`RequestContextMiddleware._pilot_error_page`); then the access log line
-and the HTTP metrics.
+In order: request id; the edge defences (a URL too long is 414, a control character or
+bytes that are not UTF-8 in the query string a 422 naming the parameter, the client's
+``read``/``auth``/``write`` rate-limit budget); ``HEAD`` answered as a bodiless ``GET``;
+security headers on every answer; an unreachable database turned into the view's last
+good answer (marked stale) or a 503 with ``Retry-After``; any other unexpected error
+into a 500 carrying the request id; every error answer (4xx/5xx) made ``Cache-Control:
+no-store`` and, for an HTML page, ``Vary: Cookie``; the request's pilot put into the
+header of an HTML error page (see :meth:`RequestContextMiddleware._pilot_error_page`);
+then the access log line and the HTTP metrics.
 
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming responses,
 background tasks and context variables behave normally, and so a request pays for one
@@ -45,7 +45,12 @@ from hangar_bay.core.request_id import (
     set_request_id,
 )
 from hangar_bay.core.request_state import RequestState, current_request
-from hangar_bay.core.text import CONTROL_MESSAGE, control_character_fields
+from hangar_bay.core.text import (
+    CONTROL_MESSAGE,
+    UTF8_MESSAGE,
+    control_character_fields,
+    invalid_utf8_fields,
+)
 from hangar_bay.settings import Environment, Settings
 
 access_log = get_logger("hangar_bay.access")
@@ -363,18 +368,16 @@ class RequestContextMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
                 return ContentTooLarge(TOO_LARGE)
-        bad = control_character_fields(query)
-        if bad:
-            return InvalidInput(
-                [
-                    {
-                        "loc": ["query", name],
-                        "msg": f"Value {CONTROL_MESSAGE}",
-                        "type": "value_error",
-                    }
-                    for name in bad
-                ]
+        problems = [
+            {"loc": ["query", name], "msg": f"Value {message}", "type": "value_error"}
+            for message, names in (
+                (CONTROL_MESSAGE, control_character_fields(query)),
+                (UTF8_MESSAGE, invalid_utf8_fields(query)),
             )
+            for name in names
+        ]
+        if problems:
+            return InvalidInput(problems)
         limiter = self.limiter
         if not limiter.enabled:
             return None
