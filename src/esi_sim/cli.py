@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,14 @@ def dump_ground_truth(
 
 
 def _parse_at(raw: str | None) -> datetime | None:
+    """An instant given on the command line: ISO 8601 (``2026-11-01T12:00:00Z``; no
+    zone means UTC) or ``now``, this machine's clock. ``None`` when not given."""
     if raw is None:
         return None
+    if raw.strip().lower() == "now":
+        # So an app beside the simulator sees its contracts as live: the app judges
+        # expiry by its own clock, and the default start is a fixed day.
+        return datetime.now(UTC)
     return datetime.fromisoformat(raw.replace("Z", "+00:00"))
 
 
@@ -138,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--clock", choices=["real", "manual"], default="real")
-    parser.add_argument("--start-time", help="ISO 8601 start of simulated time")
+    parser.add_argument(
+        "--start-time",
+        help="start of simulated time: ISO 8601 or 'now' (default 2026-11-01T12:00:00Z)",
+    )
     parser.add_argument("--error-rate", type=float, default=0.0, help="5xx share on every route")
     parser.add_argument("--latency-ms", type=float, nargs=2, metavar=("MIN", "MAX"))
     parser.add_argument("--down", choices=["503", "502", "connection"])
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults-json", help="a JSON file with the full fault settings")
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--dump-ground-truth", metavar="PATH", help="write ground truth, exit")
-    parser.add_argument("--at", help="ISO 8601 instant for --dump-ground-truth")
+    parser.add_argument("--at", help="ISO 8601 instant (or 'now') for --dump-ground-truth")
     args = parser.parse_args(argv)
     if args.dump_ground_truth:
         dump_ground_truth(args.scale, args.seed, _parse_at(args.at), args.dump_ground_truth)

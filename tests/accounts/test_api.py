@@ -246,6 +246,20 @@ async def test_bad_bodies_are_422_naming_the_field(
     assert await _rows(database, WatchEntry) == 0
 
 
+async def test_an_unknown_ship_type_says_what_known_means(
+    client: httpx.AsyncClient, pilot: LoggedIn, universe: Database
+) -> None:
+    # A real hull (the Rifter is one) that no ingested contract offers is not known yet.
+    response = await client.post(
+        "/api/v1/me/watchlist", json={"type_id": 999999}, headers=pilot.headers
+    )
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "type_id"]
+    assert error["msg"].startswith("999999 is not a known ship type")
+    assert "once a contract offering it has been ingested" in error["msg"]
+
+
 async def test_an_empty_query_is_every_contract(
     client: httpx.AsyncClient, pilot: LoggedIn, market: dict[str, int]
 ) -> None:

@@ -131,3 +131,22 @@ def test_forge_scale_is_deterministic_and_paged() -> None:
     ships = sum(1 for c in forge.live if is_ship_contract(sim.seed, c))
     # The live Forge shows roughly 400-600 ship contracts among ~34,000.
     assert 250 <= ships <= 900, ships
+
+
+def test_start_time_now_starts_the_clock_at_this_machine_s_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `esi-sim --start-time now` beside `serve`: the app judges expiry by its own clock,
+    # so the simulated one must start from it, not from the fixed default day.
+    import esi_sim.cli as sim_cli
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(sim_cli, "run", lambda *args, **kwargs: started.update(kwargs))
+    before = datetime.now(UTC)
+    assert sim_cli.main(["--start-time", "now"]) == 0
+    after = datetime.now(UTC)
+    start = started["start_time"]
+    assert isinstance(start, datetime)
+    assert before <= start <= after
+    sim_cli.main(["--start-time", "2026-12-01T00:00:00Z"])
+    assert started["start_time"] == datetime(2026, 12, 1, tzinfo=UTC)

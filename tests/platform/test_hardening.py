@@ -98,6 +98,85 @@ async def test_control_characters_on_a_page_are_a_friendly_html_page(
     assert "\x00" not in response.text
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["%FF%FE", "%FF", "caf%C3", "%C3%28", "%C0%AF", "%ED%A0%80", "rifter%80", "%F4%90%80%80"],
+)
+@pytest.mark.parametrize(
+    "path", ["/api/v1/contracts", "/api/v1/contracts.csv", "/feeds/contracts.atom"]
+)
+async def test_bytes_that_are_not_utf8_are_a_422_naming_the_parameter(
+    client: httpx.AsyncClient, seeded: Database, path: str, value: str
+) -> None:
+    # Not decoded to U+FFFD and searched for: refused, naming the parameter.
+    response = await client.get(f"{path}?sort=price&q={value}")
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert [item["loc"] for item in body["detail"]] == [["query", "q"]]
+    assert "not valid UTF-8" in body["detail"][0]["msg"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_parameter_name_that_is_not_utf8_is_refused_too(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    response = await client.get("/api/v1/contracts?n%FFte=1&sort=price&x=%E9t%E9")
+    assert response.status_code == 422
+    names = [item["loc"][1] for item in response.json()["detail"]]
+    assert names == ["n\ufffdte", "x"]
+
+
+async def test_bytes_that_are_not_utf8_on_a_page_are_a_friendly_html_page(
+    client: httpx.AsyncClient, seeded: Database
+) -> None:
+    response = await client.get("/?q=%FF%FE")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "q: Value must be UTF-8 text" in response.text
+    assert "\ufffd" not in response.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=caf%C3%A9",  # é
+        "q=%D0%A0%D0%B8%D1%84%D1%82%D0%B5%D1%80",  # Рифтер
+        "q=%E2%98%83+%F0%9F%9A%80",  # ☃ and a four-byte rocket
+        "q=A+%52ifter",  # an escaped ASCII byte
+    ],
+)
+async def test_valid_utf8_still_searches(
+    client: httpx.AsyncClient, seeded: Database, query: str
+) -> None:
+    api = await client.get(f"/api/v1/contracts?{query}")
+    assert api.status_code == 200, api.text
+    page = await client.get(f"/?{query}")
+    assert page.status_code == 200
+    feed = await client.get(f"/feeds/contracts.atom?{query}")
+    assert feed.status_code == 200
+
+
+async def test_a_utf8_search_finds_its_contract(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await seed_universe(database)
+    await add(database, build_contract(title="Café Рифтер", items=[Item(RIFTER)], price=5e6))
+    found = await client.get("/api/v1/contracts?q=caf%C3%A9+%D0%A0%D0%B8%D1%84")
+    assert found.status_code == 200
+    assert found.json()["total"] == 1
+
+
+def test_the_utf8_guard_reads_raw_bytes_and_escapes_alike() -> None:
+    from hangar_bay.core.text import invalid_utf8_fields
+
+    assert invalid_utf8_fields(b"q=rifter&sort=price&x=%41%7E") == []
+    assert invalid_utf8_fields("q=café&r=Рифтер".encode()) == []
+    assert invalid_utf8_fields(b"q=caf\xe9") == ["q"]  # Latin-1 sent raw
+    assert invalid_utf8_fields(b"q=caf%C3\xa9") == []  # half escaped, half raw: still é
+    assert invalid_utf8_fields(b"a=%FF&a=%FE&%FF%01=1") == ["a", "\ufffd?"]
+
+
 async def test_safe_text_types_refuse_controls_in_models() -> None:
     from pydantic import BaseModel, ValidationError
 
@@ -142,6 +221,44 @@ async def test_api_errors_stay_json_even_for_a_browser(client: httpx.AsyncClient
     assert invalid.json()["detail"][0]["loc"] == ["query", "size"]
 
 
+def _uncacheable_page(response: httpx.Response) -> None:
+    """An HTML error page no shared cache keeps, and one keyed by cookie if kept."""
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "no-store"
+    assert [part.strip() for part in response.headers["vary"].split(",")].count("Cookie") == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/contracts/9223372036854775807", 404),  # a page route's own error page
+        ("/contracts/abc", 422),  # a page's bad path id
+        ("/?size=999", 422),  # a page's validation error
+        ("/no/such/page", 404),  # the 404 handler's page, for a browser
+        ("/?q=%00", 422),  # the edge's refusal
+    ],
+)
+async def test_a_visitor_s_error_page_is_not_cacheable_and_varies_by_cookie(
+    client: httpx.AsyncClient, seeded: Database, path: str, status: int
+) -> None:
+    response = await client.get(path, headers=BROWSER)
+    assert response.status_code == status
+    _uncacheable_page(response)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/contracts/9223372036854775807", "/api/v1/contracts?size=999", "/no/such/thing"],
+)
+async def test_json_errors_are_not_cacheable(
+    client: httpx.AsyncClient, seeded: Database, path: str
+) -> None:
+    response = await client.get(path)
+    assert response.status_code in (404, 422)
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+
+
 # --- fault 4: the database down ---------------------------------------------------------
 
 
@@ -151,6 +268,7 @@ async def test_database_down_is_a_503_with_retry_after_in_the_error_format(
     response = await dead_client.get("/api/v1/contracts")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+    assert response.headers["cache-control"] == "no-store"
     assert response.json()["error"] == "database_unavailable"
     detail = await dead_client.get("/api/v1/contracts/190000001")
     assert detail.status_code == 503
@@ -165,9 +283,10 @@ async def test_database_down_on_a_page_is_a_friendly_503(dead_client: httpx.Asyn
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["retry-after"] == "5"
     assert "briefly unavailable" in response.text
+    _uncacheable_page(response)
     contract = await dead_client.get("/contracts/190000001")
     assert contract.status_code == 503
-    assert contract.headers["content-type"].startswith("text/html")
+    _uncacheable_page(contract)
 
 
 async def test_last_good_answer_is_served_stale_while_the_database_is_down(
@@ -194,6 +313,8 @@ async def test_last_good_answer_is_served_stale_while_the_database_is_down(
             assert "A Rifter" in page.text
             assert "database is briefly unreachable" in page.text
             assert page.headers["warning"].startswith("110")
+            # A stale copy is a 200 with its own caching headers, not an error's.
+            assert page.headers["cache-control"] == api.headers["cache-control"] == "no-cache"
             # A view nobody asked for before has nothing to fall back on.
             other = await http.get("/api/v1/contracts?sort=-price")
             assert other.status_code == 503

@@ -40,7 +40,13 @@ async def ship_type_name(session: AsyncSession, type_id: int) -> str | None:
 
 async def _check(session: AsyncSession, type_id: int | None, region_id: int | None) -> None:
     if type_id is not None and await ship_type_name(session, type_id) is None:
-        raise Invalid("type_id", f"{type_id} is not a known ship type")
+        # Types are learnt from the contracts ingested, not from a static list, so a
+        # real hull nobody has put on contract here yet is "unknown": say so.
+        raise Invalid(
+            "type_id",
+            f"{type_id} is not a known ship type (a ship type is known once a contract "
+            "offering it has been ingested)",
+        )
     if region_id is not None and await session.get(Region, region_id) is None:
         raise Invalid("region_id", f"{region_id} is not a known region")
 

@@ -1,13 +1,14 @@
 """Plain ASGI middleware: the request's one pass through the edge.
 
-In order: request id; the edge defences (a URL too long is 414, a control character in
-the query string is 422 naming the parameter, the client's ``read``/``auth``/``write``
-rate-limit budget); ``HEAD`` answered as a bodiless ``GET``; security headers on every
-answer; an unreachable database turned into the view's last good answer (marked stale)
-or a 503 with ``Retry-After``; any other unexpected error into a 500 carrying the
-request id; the request's pilot put into the header of an HTML error page (see
-:meth:`RequestContextMiddleware._pilot_error_page`); then the access log line and the
-HTTP metrics.
+In order: request id; the edge defences (a URL too long is 414, a control character or
+bytes that are not UTF-8 in the query string a 422 naming the parameter, the client's
+``read``/``auth``/``write`` rate-limit budget); ``HEAD`` answered as a bodiless ``GET``;
+security headers on every answer; an unreachable database turned into the view's last
+good answer (marked stale) or a 503 with ``Retry-After``; any other unexpected error
+into a 500 carrying the request id; every error answer (4xx/5xx) made ``Cache-Control:
+no-store`` and, for an HTML page, ``Vary: Cookie``; the request's pilot put into the
+header of an HTML error page (see :meth:`RequestContextMiddleware._pilot_error_page`);
+then the access log line and the HTTP metrics.
 
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming responses,
 background tasks and context variables behave normally, and so a request pays for one
@@ -44,7 +45,12 @@ from hangar_bay.core.request_id import (
     set_request_id,
 )
 from hangar_bay.core.request_state import RequestState, current_request
-from hangar_bay.core.text import CONTROL_MESSAGE, control_character_fields
+from hangar_bay.core.text import (
+    CONTROL_MESSAGE,
+    UTF8_MESSAGE,
+    control_character_fields,
+    invalid_utf8_fields,
+)
 from hangar_bay.settings import Environment, Settings
 
 access_log = get_logger("hangar_bay.access")
@@ -96,6 +102,29 @@ def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(
         name == b"content-type" and value.startswith(b"text/html") for name, value in headers
     )
+
+
+def _error_cache_headers(
+    headers: list[tuple[bytes, bytes]], *, html: bool
+) -> list[tuple[bytes, bytes]]:
+    """An error answer's ``headers`` with ``Cache-Control: no-store`` (unless they
+    already say ``no-store``) and, for an HTML page, ``Cookie`` in ``Vary``.
+
+    An error is never worth keeping: a shared cache holding a 404 or a 503 would keep
+    serving it after the contract arrives or the database is back. An HTML error page
+    also differs by cookie (a logged-in pilot's carries their header and CSRF token,
+    :meth:`RequestContextMiddleware._pilot_error_page`), so any cache that keeps it
+    anyway must key it by cookie, as every other page is."""
+    if not any(b"no-store" in value.lower() for name, value in headers if name == b"cache-control"):
+        headers = [(name, value) for name, value in headers if name != b"cache-control"]
+        headers.append((b"cache-control", b"no-store"))
+    if html:
+        vary = [value for name, value in headers if name == b"vary"]
+        parts = {part.strip().lower() for value in vary for part in value.split(b",")}
+        if not parts & {b"cookie", b"*"}:
+            headers = [(name, value) for name, value in headers if name != b"vary"]
+            headers.append((b"vary", b", ".join([*vary, b"Cookie"])))
+    return headers
 
 
 def _route_template(scope: Scope) -> str:
@@ -208,10 +237,13 @@ class RequestContextMiddleware:
                 headers.extend(extra)
                 if request.headers:
                     headers.extend(request.headers)
+                if status >= 400:
+                    html = _is_html(headers)
+                    headers = _error_cache_headers(headers, html=html)
+                    if pilot_pages and html:
+                        held.append({**message, "headers": headers})  # sent with its body
+                        return
                 message = {**message, "headers": headers}
-                if pilot_pages and status >= 400 and _is_html(headers):
-                    held.append(message)  # sent with its body, once that is complete
-                    return
             elif message["type"] == "http.response.body" and held:
                 held.append(message)
                 if not message.get("more_body", False):
@@ -298,16 +330,15 @@ class RequestContextMiddleware:
         personal = await self.pilot_page(scope, body)
         if personal is None:
             return held
-        vary = [value for name, value in start["headers"] if name == b"vary"]
+        # The visitor's page already says Vary: Cookie (_error_cache_headers).
         headers = [
             (name, value)
             for name, value in start["headers"]
-            if name not in (b"content-length", b"cache-control", b"vary")
+            if name not in (b"content-length", b"cache-control")
         ]
         headers += [
             (b"content-length", str(len(personal)).encode()),
             (b"cache-control", b"private, no-store"),
-            (b"vary", b", ".join([*vary, b"Cookie"])),
         ]
         return [
             {**start, "headers": headers},
@@ -337,18 +368,16 @@ class RequestContextMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
                 return ContentTooLarge(TOO_LARGE)
-        bad = control_character_fields(query)
-        if bad:
-            return InvalidInput(
-                [
-                    {
-                        "loc": ["query", name],
-                        "msg": f"Value {CONTROL_MESSAGE}",
-                        "type": "value_error",
-                    }
-                    for name in bad
-                ]
+        problems = [
+            {"loc": ["query", name], "msg": f"Value {message}", "type": "value_error"}
+            for message, names in (
+                (CONTROL_MESSAGE, control_character_fields(query)),
+                (UTF8_MESSAGE, invalid_utf8_fields(query)),
             )
+            for name in names
+        ]
+        if problems:
+            return InvalidInput(problems)
         limiter = self.limiter
         if not limiter.enabled:
             return None

@@ -7,8 +7,9 @@ Two reusable pieces:
 * :data:`SafeText` / :data:`SafeMultilineText`: pydantic string types for schemas and
   forms; a bad value is a validation error naming the field, and OpenAPI documents the
   rule as a ``pattern`` so generated clients (and schemathesis) know it.
-* :func:`control_character_fields`: the query-string guard the middleware runs on
-  every request, so a parameter nobody declared with these types is covered too.
+* :func:`control_character_fields` and :func:`invalid_utf8_fields`: the query-string
+  guards the middleware runs on every request, so a parameter nobody declared with
+  these types is covered too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ CONTROL_MESSAGE = "must not contain control characters (such as NUL)"
 
 # A percent-escape of a C0 control or DEL, or such a byte sent raw.
 _ESCAPED_CONTROL = re.compile(rb"%(?:[01][0-9a-fA-F]|7[fF])|[\x00-\x1f\x7f]")
+# A percent-escape of a byte from 0x80 up: with a raw such byte, the only way a query
+# string can hold text that is not UTF-8 (ASCII alone always is).
+_ESCAPED_HIGH_BYTE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")
+UTF8_MESSAGE = "must be UTF-8 text: its bytes (percent-escaped or raw) are not valid UTF-8"
 
 
 def _single_line(value: str) -> str:
@@ -80,6 +85,36 @@ def control_character_fields(query_string: bytes) -> list[str]:
     for name, value in pairs:
         if _SINGLE_LINE_BAD.search(value) or _SINGLE_LINE_BAD.search(name):
             printable = _SINGLE_LINE_BAD.sub("?", name)[:64]
+            if printable not in names:
+                names.append(printable)
+    return names
+
+
+def invalid_utf8_fields(query_string: bytes) -> list[str]:
+    """Names of query parameters whose name or value, once percent-decoded, is not
+    valid UTF-8 (``q=%FF%FE``, a cut sequence such as ``q=%C3``, an overlong or
+    surrogate one). Starlette would decode them to U+FFFD and search for that.
+
+    Cheap for every ASCII-only query string, escapes of ASCII bytes included; only
+    one with an escape of a byte from 0x80 up (``%C3%A9``, Cyrillic...) or a raw such
+    byte is decoded pair by pair. A parameter whose *name* is bad is reported with
+    U+FFFD for the bad bytes and ``?`` for control characters.
+    """
+    # isascii and ``in`` run in C: this runs on every request, cached ones included.
+    if query_string.isascii() and (
+        b"%" not in query_string or not _ESCAPED_HIGH_BYTE.search(query_string)
+    ):
+        return []
+    names: list[str] = []
+    # Latin-1 maps byte n to U+00n both ways, so each pair comes back as its bytes.
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    for name, value in pairs:
+        raw_name = name.encode("latin-1")
+        try:
+            raw_name.decode("utf-8")
+            value.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            printable = _SINGLE_LINE_BAD.sub("?", raw_name.decode("utf-8", "replace"))[:64]
             if printable not in names:
                 names.append(printable)
     return names
