@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -581,3 +582,30 @@ async def test_a_csv_export_never_hands_a_spreadsheet_a_formula(
     assert [row["title"] for row in rows] == ["'" + title]
     # Numbers are left alone, negative ones included.
     assert float(rows[0]["price"]) == 5e6
+
+
+def _schemas(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in an OpenAPI document, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas(value)
+
+
+async def test_openapi_bounds_are_json_schema_keywords(client: httpx.AsyncClient) -> None:
+    """Bounds written as pydantic's ``ge``/``le`` are ignored by JSON Schema: the document
+    would allow ids the API refuses (schemathesis: ``/api/v1/contracts/-402``)."""
+    document = (await client.get("/openapi.json")).json()
+    leaked = [s for s in _schemas(document) if {"ge", "le", "gt", "lt"} & s.keys()]
+    assert leaked == []
+    for path, name in (
+        ("/api/v1/contracts/{contract_id}", "contract_id"),
+        ("/api/v1/types/{type_id}/price-history", "type_id"),
+        ("/api/v1/me/searches/{search_id}", "search_id"),
+    ):
+        operation = next(iter(document["paths"][path].values()))
+        parameter = next(p for p in operation["parameters"] if p["name"] == name)
+        assert parameter["schema"]["minimum"] == 1, path

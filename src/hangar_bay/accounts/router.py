@@ -35,7 +35,7 @@ from hangar_bay.core.state import CacheDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ME_RESPONSES, route_class=BodyRoute)
 unsafe = [Depends(require_csrf)]
-RowId = Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID), WholeNumber]
 _PRIVATE = {"Cache-Control": "private, no-store"}
 
 

@@ -236,7 +236,7 @@ async def export_contracts(request: Request, database: DatabaseDep) -> Streaming
 )
 async def get_contract(
     request: Request,
-    contract_id: Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID, examples=[190000001])],
+    contract_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[190000001]), WholeNumber],
     database: DatabaseDep,
     cache: CacheDep,
 ) -> Response:

@@ -56,7 +56,7 @@ def history_cache_key(type_id: int, days: int) -> str:
 )
 async def price_history(
     request: Request,
-    type_id: Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID, examples=[24698])],
+    type_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[24698]), WholeNumber],
     database: DatabaseDep,
     cache: CacheDep,
     _one_value: OneValueEach,
