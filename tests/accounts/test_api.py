@@ -148,6 +148,20 @@ async def test_csrf_on_every_unsafe_route(
     assert entries[0]["note"] is None
 
 
+async def test_a_csrf_header_sent_twice_is_no_token(
+    client: httpx.AsyncClient, database: Database, pilot: LoggedIn, universe: Database
+) -> None:
+    """Whichever of two tokens a check read, the other went unchecked: a forged one
+    beside the right one must not pass, in either order."""
+    for pair in ((pilot.csrf_token, "forged"), ("forged", pilot.csrf_token)):
+        headers = [("X-CSRF-Token", token) for token in pair]
+        body = {"name": "twice", "query": f"type_id={DRAKE}"}
+        response = await client.post("/api/v1/me/searches", json=body, headers=headers)
+        assert response.status_code == 403, pair
+        assert response.json()["error"] == "csrf"
+    assert await _rows(database, SavedSearch) == 0
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

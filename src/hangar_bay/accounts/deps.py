@@ -96,16 +96,17 @@ async def current_user(auth: AuthDep) -> User:
 
 
 async def csrf_token_sent(request: Request) -> str | None:
-    """The token the request carries: the header, else the form field of a form body."""
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is not None:
-        return sent
+    """The token the request carries: the header, else the form field of a form body.
+    Sent twice, in either, it is no token: whichever one a check read, the other went
+    unchecked."""
+    headers = request.headers.getlist(CSRF_HEADER)
+    if headers:
+        return headers[0] if len(headers) == 1 else None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _FORM_TYPES:
         # Starlette keeps the parsed form, so the route can read it again.
         form = await request.form()
         values = form.getlist(CSRF_FIELD)
-        # Two tokens are no token: whichever one a check read, the other went unchecked.
         return values[0] if len(values) == 1 and isinstance(values[0], str) else None
     return None
 
